@@ -1,0 +1,23 @@
+#include "scenarios/scenario.h"
+
+namespace scenarios {
+
+// Each scenario file exposes one *_info() function; listing them here (instead of static
+// registration) keeps the order fixed and keeps the linker from dropping any.
+ScenarioInfo register_scenario_info();
+
+const std::vector<ScenarioInfo>& all_scenarios() {
+  static const std::vector<ScenarioInfo> all = {
+      register_scenario_info(),
+  };
+  return all;
+}
+
+const ScenarioInfo* find_scenario(std::string_view name) {
+  for (const ScenarioInfo& s : all_scenarios()) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
+}
+
+}  // namespace scenarios

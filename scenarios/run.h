@@ -1,0 +1,49 @@
+// run_scenario: one complete, deterministic run of a scenario for one seed (or one tape).
+// Used by the CLI, the tests and the benchmarks alike, so they all run the same thing.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "sim/choice.h"
+#include "sim/simulation.h"
+
+namespace scenarios {
+
+struct RunConfig {
+  std::string scenario;
+  uint64_t seed = 0;
+  std::string bug;
+  std::ostream* trace_out = nullptr;     // JSON Lines trace, or none
+  const std::vector<sim::Decision>* tape = nullptr;  // replay these decisions instead of random
+  bool record_tape = false;
+  uint64_t max_events = UINT64_MAX;      // dispatch budget (a hang becomes a harness error)
+  std::string build_id;                  // goes into the trace header only
+};
+
+struct RunReport {
+  std::string scenario;
+  uint64_t seed = 0;
+  std::string bug;
+  enum class Result { kPass, kFail, kError } result = Result::kPass;
+  std::string error;  // for kError: what went wrong in the harness
+  uint64_t digest = 0;
+  uint64_t trace_events = 0;
+  uint64_t loop_events = 0;
+  uint64_t decisions = 0;
+  sim::Time sim_ns = 0;
+  std::vector<sim::Violation> violations;
+  std::vector<sim::Decision> tape;           // when recorded
+  std::map<uint64_t, std::string> site_names;
+  uint64_t tape_mismatches = 0;              // tape replay: decisions whose site differed
+};
+
+const char* result_name(RunReport::Result r);
+
+// Never throws for a known scenario; an unknown scenario is a kError report.
+RunReport run_scenario(const RunConfig& cfg);
+
+}  // namespace scenarios

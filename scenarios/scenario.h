@@ -1,0 +1,45 @@
+// Scenario: a named, seeded experiment. It builds a cluster on a Simulation (nodes, devices,
+// network, workload and fault tasks), runs it, and judges it with invariants that record
+// violations on the Simulation as they are seen.
+//
+// A scenario may offer "planted bugs": deliberately broken variants of its system, selected
+// with --bug NAME, so that each invariant can be shown to fire.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sim/simulation.h"
+
+namespace scenarios {
+
+struct ScenarioOptions {
+  std::string bug;  // "" = none
+};
+
+class Scenario {
+ public:
+  virtual ~Scenario() = default;
+  // Creates nodes, devices and tasks. Must not run the loop or emit trace events.
+  virtual void setup(sim::Simulation& sim) = 0;
+  // Virtual time the run may take; the scenario should finish (quiesce) before it.
+  virtual sim::Time time_limit() const = 0;
+  // Called after the loop stops without a violation: end-of-run invariants.
+  virtual void finish(sim::Simulation& sim) = 0;
+};
+
+struct ScenarioInfo {
+  std::string name;
+  std::string description;
+  std::vector<std::string> invariants;  // ids it can report
+  std::vector<std::string> bugs;        // planted bugs it offers
+  std::function<std::unique_ptr<Scenario>(const ScenarioOptions&)> make;
+};
+
+// Every scenario, in a fixed order.
+const std::vector<ScenarioInfo>& all_scenarios();
+const ScenarioInfo* find_scenario(std::string_view name);
+
+}  // namespace scenarios

@@ -1,0 +1,22 @@
+#include "sim/errors.h"
+
+namespace sim {
+
+const char* errno_name(Errno e) {
+  switch (e) {
+    case 0: return "OK";
+    case EIO: return "EIO";
+    case ENOSPC: return "ENOSPC";
+    case EINVAL: return "EINVAL";
+    case ECONNREFUSED: return "ECONNREFUSED";
+    case ECONNRESET: return "ECONNRESET";
+    case ETIMEDOUT: return "ETIMEDOUT";
+    case EADDRINUSE: return "EADDRINUSE";
+    case ENOTCONN: return "ENOTCONN";
+    case EHOSTUNREACH: return "EHOSTUNREACH";
+    case ESHUTDOWN: return "ESHUTDOWN";
+    default: return "E?";
+  }
+}
+
+}  // namespace sim

@@ -1,0 +1,98 @@
+#include "sim/node.h"
+
+#include "sim/simulation.h"
+
+namespace sim {
+
+Node::Node(Simulation& sim, int id, std::string name) : sim_(sim), id_(id), name_(std::move(name)) {
+  group_.id = id;
+}
+
+void Node::start() {
+  if (up_) return;
+  up_ = true;
+  ++incarnation_;
+  if (boot_) {
+    sim_.sched().spawn(name_ + ".boot", &group_, [this] { boot_(*this); });
+  }
+}
+
+TaskId Node::spawn(std::string name, std::function<void()> body, bool daemon) {
+  return sim_.sched().spawn(std::move(name), &group_, std::move(body), daemon);
+}
+
+void Node::crash() {
+  if (!up_) return;
+  Task* cur = Scheduler::current();
+  if (cur && cur->group() == &group_) {
+    // A node crashing itself (a panic): finish from the loop, where this task can be unwound.
+    sim_.loop().schedule_at(sim_.now(), [](void* n, uint64_t) { static_cast<Node*>(n)->do_crash(); }, this);
+    sim_.sched().park("crashing");
+    return;
+  }
+  do_crash();
+}
+
+void Node::do_crash() {
+  if (!up_) return;
+  up_ = false;
+  sim_.event(id_, "crash", {{"incarnation", incarnation_}}, /*fault=*/true);
+  // Cut I/O first. cut() may remove resources, so walk by id.
+  uint64_t next = 0;
+  for (;;) {
+    auto it = resources_.lower_bound(next);
+    if (it == resources_.end()) break;
+    next = it->first + 1;
+    it->second->cut();
+  }
+  group_.paused = false;
+  sim_.sched().kill_group(&group_);
+}
+
+void Node::restart() {
+  if (up_) return;
+  sim_.event(id_, "restart", {{"incarnation", incarnation_ + 1}}, /*fault=*/true);
+  start();
+}
+
+void Node::pause() {
+  if (!up_ || group_.paused) return;
+  sim_.event(id_, "pause", {}, /*fault=*/true);
+  sim_.sched().pause_group(&group_);
+}
+
+void Node::resume() {
+  if (!group_.paused) return;
+  sim_.event(id_, "resume", {}, /*fault=*/true);
+  sim_.sched().resume_group(&group_);
+}
+
+Time Node::local_time() const {
+  const Time now = sim_.now();
+  return now + clock_offset_ + now / 1000000 * drift_ppm_;
+}
+
+void Node::set_clock_offset(Duration offset_ns) {
+  clock_offset_ = offset_ns;
+  sim_.event(id_, "clock_skew", {{"offset_ns", offset_ns}, {"drift_ppm", drift_ppm_}}, true);
+}
+
+void Node::jump_clock(Duration delta_ns) {
+  clock_offset_ += delta_ns;
+  sim_.event(id_, "clock_jump", {{"delta_ns", delta_ns}, {"offset_ns", clock_offset_}}, true);
+}
+
+void Node::set_clock_drift_ppm(int64_t ppm) {
+  drift_ppm_ = ppm;
+  sim_.event(id_, "clock_skew", {{"offset_ns", clock_offset_}, {"drift_ppm", ppm}}, true);
+}
+
+uint64_t Node::add_resource(NodeResource* r) {
+  uint64_t id = next_resource_++;
+  resources_.emplace(id, r);
+  return id;
+}
+
+void Node::remove_resource(uint64_t id) { resources_.erase(id); }
+
+}  // namespace sim

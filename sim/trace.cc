@@ -1,0 +1,132 @@
+#include "sim/trace.h"
+
+#include <charconv>
+
+#include "sim/random.h"
+
+namespace sim {
+
+std::string hex64(uint64_t v) {
+  static const char* digits = "0123456789abcdef";
+  std::string s = "0x0000000000000000";
+  for (int i = 17; i >= 2; --i) {
+    s[i] = digits[v & 15];
+    v >>= 4;
+  }
+  return s;
+}
+
+void Trace::hash_bytes(const void* p, size_t n) {
+  const auto* b = static_cast<const uint8_t*>(p);
+  uint64_t h = hash_;
+  for (size_t i = 0; i < n; ++i) {
+    h ^= b[i];
+    h *= 0x100000001b3ull;
+  }
+  hash_ = h;
+}
+
+void Trace::write_header(std::string_view json_object) {
+  if (!out_) return;
+  buf_.append(json_object);
+  buf_.push_back('\n');
+}
+
+void Trace::append_json_string(std::string_view s) {
+  buf_.push_back('"');
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    switch (c) {
+      case '"': buf_ += "\\\""; break;
+      case '\\': buf_ += "\\\\"; break;
+      case '\n': buf_ += "\\n"; break;
+      case '\r': buf_ += "\\r"; break;
+      case '\t': buf_ += "\\t"; break;
+      default:
+        if (u < 0x20) {
+          static const char* digits = "0123456789abcdef";
+          buf_ += "\\u00";
+          buf_.push_back(digits[u >> 4]);
+          buf_.push_back(digits[u & 15]);
+        } else {
+          buf_.push_back(c);
+        }
+    }
+  }
+  buf_.push_back('"');
+}
+
+uint64_t Trace::event(Time t, int node, std::string_view kind, std::initializer_list<TraceField> fields,
+                      bool fault) {
+  const uint64_t i = count_++;
+  hash_u64(static_cast<uint64_t>(t));
+  hash_u64(static_cast<uint64_t>(static_cast<int64_t>(node)));
+  hash_bytes(kind.data(), kind.size());
+  hash_u64(fault ? 1 : 0);
+  for (const TraceField& f : fields) {
+    hash_bytes(f.key, std::char_traits<char>::length(f.key));
+    hash_u64(static_cast<uint64_t>(f.type));
+    if (f.type == TraceField::Type::kStr) {
+      hash_bytes(f.str.data(), f.str.size());
+      hash_u64(f.str.size());
+    } else {
+      hash_u64(f.num);
+    }
+  }
+  if (!out_) return i;
+
+  char num[24];
+  auto put_num = [&](auto v) {
+    auto r = std::to_chars(num, num + sizeof num, v);
+    buf_.append(num, r.ptr);
+  };
+  buf_ += "{\"i\":";
+  put_num(i);
+  buf_ += ",\"t\":";
+  put_num(t);
+  buf_ += ",\"node\":";
+  if (node < 0) buf_ += "null"; else put_num(node);
+  buf_ += ",\"kind\":";
+  append_json_string(kind);
+  if (fault) buf_ += ",\"fault\":true";
+  for (const TraceField& f : fields) {
+    buf_.push_back(',');
+    append_json_string(f.key);
+    buf_.push_back(':');
+    switch (f.type) {
+      case TraceField::Type::kU64: put_num(f.num); break;
+      case TraceField::Type::kI64: put_num(static_cast<int64_t>(f.num)); break;
+      case TraceField::Type::kBool: buf_ += f.num ? "true" : "false"; break;
+      case TraceField::Type::kStr: append_json_string(f.str); break;
+    }
+  }
+  buf_ += "}\n";
+  if (buf_.size() >= (1u << 16)) flush();
+  return i;
+}
+
+void Trace::write_end(std::string_view extra) {
+  if (!out_) return;
+  buf_ += "{\"end\":true";
+  if (!extra.empty()) {
+    buf_.push_back(',');
+    buf_.append(extra);
+  }
+  buf_ += "}\n";
+  flush();
+}
+
+void Trace::flush() {
+  if (out_ && !buf_.empty()) {
+    out_->write(buf_.data(), static_cast<std::streamsize>(buf_.size()));
+    out_->flush();
+  }
+  buf_.clear();
+}
+
+uint64_t Trace::digest(uint64_t extra) const {
+  uint64_t s = hash_ ^ (count_ * 0x9E3779B97F4A7C15ull) ^ extra;
+  return splitmix64_next(s);
+}
+
+}  // namespace sim

@@ -1,0 +1,37 @@
+// simfs: the command-line front end. Subcommands live in cmd_*.cc files.
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "tools/cli.h"
+
+namespace {
+
+const char* kUsage =
+    "usage: simfs <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  list                         scenarios, their invariants and planted bugs\n"
+    "  run SCENARIO --seed S        one deterministic run (see 'simfs run --help')\n"
+    "\n"
+    "exit codes: 0 pass, 1 invariant violated, 2 usage error, 3 harness error\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fputs(kUsage, stderr);
+    return tools::kExitUsage;
+  }
+  const std::string cmd = argv[1];
+  const std::string prog = argv[0];
+  tools::Args args(argc, argv, 2);
+  if (cmd == "-h" || cmd == "--help" || cmd == "help") {
+    std::fputs(kUsage, stdout);
+    return tools::kExitPass;
+  }
+  if (cmd == "list") return tools::cmd_list(args);
+  if (cmd == "run") return tools::cmd_run(args, prog);
+  std::fprintf(stderr, "simfs: unknown command '%s' (try 'simfs --help')\n", cmd.c_str());
+  return tools::kExitUsage;
+}
