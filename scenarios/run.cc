@@ -97,6 +97,7 @@ RunReport run_scenario(const RunConfig& cfg) {
   end["sim_ns"] = rep.sim_ns;
   std::string e = end.dump();
   s.trace().write_end(std::string_view(e).substr(1, e.size() - 2));
+  s.trace().close();
   // Tasks reference the scenario's objects: unwind them before the scenario goes away.
   s.shutdown();
   scen.reset();

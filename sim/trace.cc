@@ -58,6 +58,7 @@ void Trace::append_json_string(std::string_view s) {
 
 uint64_t Trace::event(Time t, int node, std::string_view kind, std::initializer_list<TraceField> fields,
                       bool fault) {
+  if (closed_) return count_;
   const uint64_t i = count_++;
   hash_u64(static_cast<uint64_t>(t));
   hash_u64(static_cast<uint64_t>(static_cast<int64_t>(node)));

@@ -57,6 +57,13 @@ class Trace {
   // Writes the closing summary line (a JSON object without braces is appended after "end").
   void write_end(std::string_view extra_json_members);
   void flush();
+  // Ends the trace: flushes, detaches the sink, and ignores later events (teardown after the
+  // verdict must not change the digest or follow the end line).
+  void close() {
+    flush();
+    out_ = nullptr;
+    closed_ = true;
+  }
 
   uint64_t count() const { return count_; }
   // Mixes extra run facts (e.g. the loop's schedule hash) into the final digest.
@@ -69,6 +76,7 @@ class Trace {
 
   std::ostream* out_ = nullptr;
   std::string buf_;
+  bool closed_ = false;
   uint64_t count_ = 0;
   uint64_t hash_ = 0xcbf29ce484222325ull;
 };

@@ -39,5 +39,6 @@ std::string shell_quote(const std::string& s);
 
 int cmd_list(Args& args);
 int cmd_run(Args& args, const std::string& prog);
+int cmd_fuzz(Args& args, const std::string& prog);
 
 }  // namespace tools

@@ -1,6 +1,7 @@
 // simfs run: one deterministic run of a scenario, from a seed or a decision tape.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -210,8 +211,10 @@ int cmd_run(Args& args, const std::string& prog) {
   }
   if (o.scenario.empty()) return usage_error("no scenario given (see 'simfs list')");
   if (!o.seed) return usage_error("no seed given: use --seed S (decimal or 0x-hex)");
-  if (!scenarios::find_scenario(o.scenario)) {
-    return usage_error("unknown scenario '" + o.scenario + "' (see 'simfs list')");
+  const scenarios::ScenarioInfo* info = scenarios::find_scenario(o.scenario);
+  if (!info) return usage_error("unknown scenario '" + o.scenario + "' (see 'simfs list')");
+  if (!o.bug.empty() && std::find(info->bugs.begin(), info->bugs.end(), o.bug) == info->bugs.end()) {
+    return usage_error("scenario '" + o.scenario + "' has no planted bug '" + o.bug + "' (see 'simfs list')");
   }
   if (o.check_determinism) return check_determinism(o, *o.seed, prog);
 

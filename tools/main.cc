@@ -13,6 +13,7 @@ const char* kUsage =
     "commands:\n"
     "  list                         scenarios, their invariants and planted bugs\n"
     "  run SCENARIO --seed S        one deterministic run (see 'simfs run --help')\n"
+    "  fuzz SCENARIO... --runs N    a campaign: many seeds, one process each (see 'simfs fuzz --help')\n"
     "\n"
     "exit codes: 0 pass, 1 invariant violated, 2 usage error, 3 harness error\n";
 
@@ -32,6 +33,7 @@ int main(int argc, char** argv) {
   }
   if (cmd == "list") return tools::cmd_list(args);
   if (cmd == "run") return tools::cmd_run(args, prog);
+  if (cmd == "fuzz") return tools::cmd_fuzz(args, prog);
   std::fprintf(stderr, "simfs: unknown command '%s' (try 'simfs --help')\n", cmd.c_str());
   return tools::kExitUsage;
 }
