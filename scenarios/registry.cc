@@ -5,10 +5,12 @@ namespace scenarios {
 // Each scenario file exposes one *_info() function; listing them here (instead of static
 // registration) keeps the order fixed and keeps the linker from dropping any.
 ScenarioInfo register_scenario_info();
+ScenarioInfo journal_scenario_info();
 
 const std::vector<ScenarioInfo>& all_scenarios() {
   static const std::vector<ScenarioInfo> all = {
       register_scenario_info(),
+      journal_scenario_info(),
   };
   return all;
 }

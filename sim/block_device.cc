@@ -126,6 +126,7 @@ Errno BlockDevice::do_write(DiskHandle& h, uint64_t blkno, std::span<const uint8
   if (sim_.chooser().chance(kSiteMisdirect, rates_.write_misdirect, rates_.den)) {
     target = sim_.chooser().choose(kSiteMisdirectTarget, cfg_.block_count);
     sim_.event(node, "disk_fault", {{"dev", id_}, {"blk", blkno}, {"misdirected_to", target}}, true);
+    if (misdirect_observer_) misdirect_observer_(blkno, target);
   }
   if (cfg_.thin_capacity_blocks && !is_provisioned(target) && provisioned_ >= cfg_.thin_capacity_blocks) {
     sim_.event(node, "disk_write", {{"dev", id_}, {"blk", blkno}, {"err", "ENOSPC"}});

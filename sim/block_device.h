@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <istream>
 #include <map>
 #include <memory>
@@ -79,6 +80,9 @@ class BlockDevice {
   void unfence(int node_id);
   bool fenced(int node_id) const;
   void set_fault_rates(const DiskFaultRates& r) { rates_ = r; }
+  // Tells an oracle where each misdirected write went (intended block, block actually
+  // written), so it can tell injected damage from bugs.
+  void set_misdirect_observer(std::function<void(uint64_t intended, uint64_t target)> f) { misdirect_observer_ = std::move(f); }
   void add_latent_error(uint64_t blkno);
   void flip_bit(uint64_t blkno, uint32_t bit);  // bit rot, in both durable and visible data
 
@@ -134,6 +138,7 @@ class BlockDevice {
   uint64_t next_write_ = 1;
   uint64_t provisioned_ = 0;
   std::vector<DiskHandle*> handles_;
+  std::function<void(uint64_t, uint64_t)> misdirect_observer_;
 };
 
 // One node's attachment to a device. Calls park the calling task for the I/O latency.
