@@ -6,11 +6,13 @@ namespace scenarios {
 // registration) keeps the order fixed and keeps the linker from dropping any.
 ScenarioInfo register_scenario_info();
 ScenarioInfo journal_scenario_info();
+ScenarioInfo echo_scenario_info();
 
 const std::vector<ScenarioInfo>& all_scenarios() {
   static const std::vector<ScenarioInfo> all = {
       register_scenario_info(),
       journal_scenario_info(),
+      echo_scenario_info(),
   };
   return all;
 }

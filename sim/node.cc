@@ -13,7 +13,7 @@ void Node::start() {
   up_ = true;
   ++incarnation_;
   if (boot_) {
-    sim_.sched().spawn(name_ + ".boot", &group_, [this] { boot_(*this); });
+    sim_.sched().spawn(name_ + ".boot", &group_, [this] { boot_(*this); }, boot_daemon_);
   }
 }
 

@@ -40,7 +40,11 @@ class Node {
   uint64_t incarnation() const { return incarnation_; }
 
   // The boot function runs in a task of this node at start() and at every restart().
-  void set_boot(std::function<void(Node&)> boot) { boot_ = std::move(boot); }
+  // A daemon boot task (a server loop) may stay blocked forever without being a deadlock.
+  void set_boot(std::function<void(Node&)> boot, bool daemon = false) {
+    boot_ = std::move(boot);
+    boot_daemon_ = daemon;
+  }
   void start();
   TaskId spawn(std::string name, std::function<void()> body, bool daemon = false);
 
@@ -68,6 +72,7 @@ class Node {
   uint64_t incarnation_ = 0;
   TaskGroup group_;
   std::function<void(Node&)> boot_;
+  bool boot_daemon_ = false;
   Duration clock_offset_ = 0;
   int64_t drift_ppm_ = 0;
   uint64_t next_resource_ = 1;

@@ -25,7 +25,16 @@ class Mutex {
       owner_ = me;
       return;
     }
-    while (owner_ != me) waiters_.wait("mutex", id());
+    while (owner_ != me) {
+      try {
+        waiters_.wait("mutex", id());
+      } catch (...) {
+        // Killed while waiting (the stack is unwinding): if unlock() had already handed us
+        // the mutex, pass it on, or it would stay owned by a task that no longer exists.
+        if (owner_ == me) unlock();
+        throw;
+      }
+    }
   }
   bool try_lock() {
     if (locked_) return false;
@@ -34,6 +43,10 @@ class Mutex {
     return true;
   }
   void unlock() {
+    // A task killed inside CondVar::wait does not hold the mutex, but unwinding its LockGuard
+    // calls unlock(): that must not release the mutex from whoever does hold it.
+    Task* me = Scheduler::current();
+    if (owner_ != me && me && me->being_killed()) return;
     if (waiters_.empty()) {
       locked_ = false;
       owner_ = nullptr;

@@ -86,6 +86,8 @@ class Task {
   TaskGroup* group() const { return group_; }
   State state() const { return state_; }
   bool daemon() const { return daemon_; }
+  // True while the task's stack is being unwound by kill(): it must not block.
+  bool being_killed() const { return killing_; }
   // What the task is parked on, for deadlock reports ("mutex", "recv" #3, ...).
   const char* wait_reason() const { return wait_reason_; }
   uint64_t wait_object() const { return wait_object_; }
