@@ -11,8 +11,10 @@
 // accepts the reply of the execution of its request), echo.liveness (after the heal, every
 // client finishes its requests).
 //
-// Planted bug: short_dedup_window (dedup entries expire after 80 ms of the server's local
-// wall clock: a retransmission that comes later, or a clock jump, re-executes the request).
+// Planted bugs: short_dedup_window (dedup entries expire after 80 ms of the server's local
+// wall clock: a retransmission that comes later, or a clock jump, re-executes the request),
+// stale_reply (the reply to a new request is built from the cache before the cache is
+// updated), no_retransmit (a lost request or reply is never sent again: a liveness bug).
 #include <map>
 #include <memory>
 #include <set>
@@ -103,9 +105,20 @@ void EchoScenario::server(sim::Node& node) {
       }
       executed_[key] = result;
       s.event(node.id(), "execute", {{"client", client}, {"seq", seq}});
+      if (bug_ == "stale_reply") {
+        // BUG (planted): the reply is sent from the cache before the cache is updated.
+        sim::Message stale;
+        stale.type = kMsgReply;
+        sim::ByteWriter sw(stale.payload);
+        sw.u64(client);
+        sw.u64(seq);
+        sw.u64(e.reply);
+        sock->send_to(from, std::move(stale));
+      }
       e.last_seq = seq;
       e.reply = result;
       e.stamp = now;
+      if (bug_ == "stale_reply") continue;
     }
     sim::Message reply;
     reply.type = kMsgReply;
@@ -129,13 +142,16 @@ void EchoScenario::client(sim::Node& node, int index) {
     ++seq;
     uint64_t call = s.event(node.id(), "op_call", {{"client", index}, {"op", "echo"}, {"seq", seq}});
     (void)call;
+    bool sent = false;
     for (;;) {
       sim::Message m;
       m.type = kMsgRequest;
       sim::ByteWriter w(m.payload);
       w.u64(me);
       w.u64(seq);
-      sock->send_to(sim::Address{0, kPort}, std::move(m));
+      // BUG (planted, no_retransmit): a lost request or reply is never sent again.
+      if (!(bug_ == "no_retransmit" && sent)) sock->send_to(sim::Address{0, kPort}, std::move(m));
+      sent = true;
       const sim::Time deadline = s.now() + kRetransmit;
       bool answered = false;
       for (;;) {
@@ -201,7 +217,7 @@ ScenarioInfo echo_scenario_info() {
       "exactly-once requests over lossy, duplicating, reordering datagrams, with partitions, clogs, pauses and "
       "clock faults",
       {"echo.exactly_once", "echo.reply_matches", "echo.liveness", "sim.deadlock"},
-      {"short_dedup_window"},
+      {"short_dedup_window", "stale_reply", "no_retransmit"},
       [](const ScenarioOptions& o) { return std::make_unique<EchoScenario>(o); }};
 }
 

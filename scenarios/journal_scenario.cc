@@ -13,8 +13,9 @@
 // Fault atlas: injected damage (latent errors, bit rot, misdirected writes) is recorded per
 // block. Losing an acknowledged record is excused only when both of its copies were damaged.
 //
-// Planted bugs: ack_before_flush (acknowledge before the FLUSH completes) and no_checksum
-// (recovery trusts a record whose header looks right without verifying its checksum).
+// Planted bugs: ack_before_flush (acknowledge before the FLUSH completes), no_checksum
+// (recovery trusts a record whose header looks right without verifying its checksum), and
+// no_discard (trimmed blocks are not discarded, so the thin device runs out of space).
 #include <algorithm>
 #include <map>
 #include <memory>
@@ -260,6 +261,8 @@ bool JournalScenario::trim(sim::DiskHandle& disk, uint64_t new_head) {
   durable_head_ = new_head;
   const uint64_t old_head = head_;
   head_ = new_head;
+  // BUG (planted, no_discard): trimmed blocks are never discarded, so the thin device fills.
+  if (bug_ == "no_discard") return true;
   for (uint64_t l = old_head; l < new_head; ++l) {
     for (int copy = 0; copy < 2; ++copy) {
       if (disk.discard(block_of(l, copy), 1) != sim::kOk) return false;
@@ -395,7 +398,7 @@ ScenarioInfo journal_scenario_info() {
       "mirrored checksummed circular log on a thin disk, with crashes, power loss, torn writes, EIO, latent errors, "
       "bit rot and misdirected writes",
       {"journal.durability", "journal.integrity", "journal.liveness", "sim.deadlock"},
-      {"ack_before_flush", "no_checksum"},
+      {"ack_before_flush", "no_checksum", "no_discard"},
       [](const ScenarioOptions& o) { return std::make_unique<JournalScenario>(o); }};
 }
 

@@ -8,8 +8,9 @@
 // Client: each op runs two quorum phases (query a majority for the highest ts, then store
 // to a majority); reads write back what they return.
 //
-// Planted bugs: ack_before_durable (replica replies first and writes without FUA), and
-// read_one_replica (reads trust one replica and skip the write-back).
+// Planted bugs: ack_before_durable (replica replies first and writes without FUA),
+// read_one_replica (reads trust one replica and skip the write-back), and no_reconnect (a
+// client never re-establishes a broken connection: a liveness bug).
 #include <memory>
 #include <optional>
 #include <vector>
@@ -143,6 +144,7 @@ class RegisterScenario final : public Scenario {
   oracle::RegisterChecker checker;
   bool bug_ack_before_durable() const { return bug_ == "ack_before_durable"; }
   bool bug_read_one() const { return bug_ == "read_one_replica"; }
+  bool bug_no_reconnect() const { return bug_ == "no_reconnect"; }
 
  private:
   std::string bug_;
@@ -253,6 +255,8 @@ void Client::link(int r) {
     sim::Message m;
     if (conns[r]->recv(m) != sim::kOk) {
       conns[r].reset();
+      // BUG (planted): a broken connection is never re-established.
+      if (scen->bug_no_reconnect()) return;
       continue;
     }
     sim::ByteReader rd(m.payload);
@@ -433,7 +437,7 @@ ScenarioInfo register_scenario_info() {
       "ABD quorum register on 3 replicas + 2 clients, with crashes, power loss, partitions, clogs, pauses, "
       "clock faults and disk error bursts",
       {"register.read_origin", "register.real_time", "register.liveness", "sim.deadlock"},
-      {"ack_before_durable", "read_one_replica"},
+      {"ack_before_durable", "read_one_replica", "no_reconnect"},
       [](const ScenarioOptions& o) { return std::make_unique<RegisterScenario>(o); }};
 }
 

@@ -69,7 +69,10 @@ void Node::resume() {
 
 Time Node::local_time() const {
   const Time now = sim_.now();
-  return now + clock_offset_ + now / 1000000 * drift_ppm_;
+  // Exact product: rounding `now` down to whole milliseconds first made the drift a staircase,
+  // which under negative drift stepped local time backwards at every millisecond.
+  const auto drift = static_cast<Duration>(static_cast<__int128>(now) * drift_ppm_ / 1000000);
+  return now + clock_offset_ + drift;
 }
 
 void Node::set_clock_offset(Duration offset_ns) {
