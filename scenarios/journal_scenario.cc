@@ -124,6 +124,7 @@ class JournalScenario final : public Scenario {
   void setup(sim::Simulation& sim) override;
   sim::Time time_limit() const override { return 6 * kSecond; }
   void finish(sim::Simulation& sim) override;
+  std::vector<const sim::BlockDevice*> devices() const override { return {disk_.get()}; }
 
  private:
   void boot(sim::Node& node);

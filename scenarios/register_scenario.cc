@@ -134,6 +134,7 @@ class RegisterScenario final : public Scenario {
   void setup(sim::Simulation& sim) override;
   sim::Time time_limit() const override { return 10 * kSecond; }
   void finish(sim::Simulation& sim) override;
+  std::vector<const sim::BlockDevice*> devices() const override { return {disk.get()}; }
 
   sim::Simulation* sim = nullptr;
   std::unique_ptr<sim::Network> net;

@@ -1,6 +1,7 @@
 #include "scenarios/run.h"
 
 #include <memory>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "scenarios/scenario.h"
@@ -100,6 +101,13 @@ RunReport run_scenario(const RunConfig& cfg) {
   s.trace().close();
   // Tasks reference the scenario's objects: unwind them before the scenario goes away.
   s.shutdown();
+  if (cfg.capture_images) {
+    for (const sim::BlockDevice* d : scen->devices()) {
+      std::ostringstream img;
+      d->save_image(img);
+      rep.images.emplace_back(d->name(), img.str());
+    }
+  }
   scen.reset();
   return rep;
 }

@@ -22,6 +22,7 @@ struct RunConfig {
   bool record_tape = false;
   uint64_t max_events = UINT64_MAX;      // dispatch budget (a hang becomes a harness error)
   std::string build_id;                  // goes into the trace header only
+  bool capture_images = false;           // return each device's durable image at the end
 };
 
 struct RunReport {
@@ -39,6 +40,7 @@ struct RunReport {
   std::vector<sim::Decision> tape;           // when recorded
   std::map<uint64_t, std::string> site_names;
   uint64_t tape_mismatches = 0;              // tape replay: decisions whose site differed
+  std::vector<std::pair<std::string, std::string>> images;  // (device name, image bytes)
 };
 
 const char* result_name(RunReport::Result r);

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/block_device.h"
 #include "sim/simulation.h"
 
 namespace scenarios {
@@ -28,6 +29,8 @@ class Scenario {
   virtual sim::Time time_limit() const = 0;
   // Called after the loop stops without a violation: end-of-run invariants.
   virtual void finish(sim::Simulation& sim) = 0;
+  // The scenario's block devices, for saving their images at the end of a run.
+  virtual std::vector<const sim::BlockDevice*> devices() const { return {}; }
 };
 
 struct ScenarioInfo {

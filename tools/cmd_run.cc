@@ -34,6 +34,7 @@ const char* kRunHelp =
     "  --tape FILE           replay the decisions of a tape instead of drawing them from the seed\n"
     "  --max-events N        stop with a harness error after N loop events (default 50000000)\n"
     "  --check-determinism   run twice in separate processes; exit 3 if the digests differ\n"
+    "  --save-images DIR     write each block device's durable image to DIR/NAME.img at the end\n"
     "\n"
     "exit codes: 0 pass, 1 invariant violated, 2 usage error, 3 harness error\n";
 
@@ -44,6 +45,7 @@ struct RunOptions {
   std::string trace_path;
   std::string record_tape_path;
   std::string tape_path;
+  std::string images_dir;
   bool json = false;
   bool check_determinism = false;
   uint64_t max_events = 50'000'000;
@@ -167,6 +169,8 @@ int cmd_run(Args& args, const std::string& prog) {
       o.record_tape_path = *v;
     } else if (auto v = args.option("--tape", &missing)) {
       o.tape_path = *v;
+    } else if (auto v = args.option("--save-images", &missing)) {
+      o.images_dir = *v;
     } else if (auto v = args.option("--max-events", &missing)) {
       std::string err;
       auto n = parse_seed(*v, &err);
@@ -237,6 +241,13 @@ int cmd_run(Args& args, const std::string& prog) {
   cfg.record_tape = !o.record_tape_path.empty();
   cfg.max_events = o.max_events;
   cfg.build_id = build_id();
+  cfg.capture_images = !o.images_dir.empty();
+  if (cfg.capture_images) {
+    std::ofstream probe(o.images_dir + "/.simfs-probe");
+    if (!probe) return usage_error("cannot write images to '" + o.images_dir + "': " + std::strerror(errno));
+    probe.close();
+    std::remove((o.images_dir + "/.simfs-probe").c_str());
+  }
 
   const auto wall_start = std::chrono::steady_clock::now();
   scenarios::RunReport rep = scenarios::run_scenario(cfg);
@@ -255,6 +266,16 @@ int cmd_run(Args& args, const std::string& prog) {
     out << tape_to_json(t);
     if (!out) {
       std::fprintf(stderr, "simfs run: writing tape '%s' failed\n", o.record_tape_path.c_str());
+      return kExitHarness;
+    }
+  }
+
+  for (const auto& [name, bytes] : rep.images) {
+    const std::string path = o.images_dir + "/" + name + ".img";
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out) {
+      std::fprintf(stderr, "simfs run: writing image '%s' failed\n", path.c_str());
       return kExitHarness;
     }
   }

@@ -187,6 +187,18 @@ TEST(Cli, CorruptTapesAreHarnessErrors) {
   fs::remove_all(dir);
 }
 
+TEST(Cli, SavesDeviceImages) {
+  fs::path dir = temp_dir("images");
+  ChildResult r = simfs({"run", "journal", "--seed", "3", "--save-images", dir.string()});
+  EXPECT_EQ(r.exit_code, 0);
+  std::ifstream in(dir / "journal-disk.img", std::ios::binary);
+  std::string magic(8, '\0');
+  in.read(magic.data(), 8);
+  EXPECT_EQ(magic, "SIMFSIMG");
+  EXPECT_EQ(simfs({"run", "journal", "--seed", "3", "--save-images", (dir / "missing").string()}).exit_code, 2);
+  fs::remove_all(dir);
+}
+
 TEST(Cli, CheckDeterminismPasses) {
   ChildResult r = simfs({"run", "register", "--seed", "5", "--check-determinism", "--json"});
   EXPECT_EQ(r.exit_code, 0);
