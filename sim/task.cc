@@ -1,7 +1,10 @@
 #include "sim/task.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <new>
+
+#include "sim/fiber_sanitizer.h"
 
 #ifdef SIMFS_VALGRIND
 #include <valgrind/valgrind.h>
@@ -10,6 +13,14 @@
 namespace sim {
 
 namespace ctx = boost::context;
+using internal::asan_finish_switch;
+using internal::asan_start_switch;
+
+namespace {
+// Thrown at a killed task's park point; caught only by the task's entry function. Not derived
+// from std::exception, so ordinary handlers do not swallow it.
+struct TaskKilled {};
+}  // namespace
 
 // ---- StackPool ----
 
@@ -30,26 +41,36 @@ void StackPool::give(void* base) { free_.push_back(base); }
 
 namespace {
 
-// Boost.Context StackAllocator over a StackPool.
+// Boost.Context StackAllocator over a StackPool; records the stack's bounds in the task.
 struct PooledStack {
   StackPool* pool;
-  ctx::stack_context allocate() {
+  Task* task;
+  ctx::stack_context allocate();
+  void deallocate(ctx::stack_context& sc);
+};
+
+}  // namespace
+
+namespace {
+
+ctx::stack_context PooledStack::allocate() {
     void* base = pool->take();
     ctx::stack_context sc;
     sc.size = pool->stack_bytes();
     sc.sp = static_cast<char*>(base) + sc.size;
+    Scheduler::note_stack(task, base, sc.size);
 #ifdef SIMFS_VALGRIND
     sc.valgrind_stack_id = VALGRIND_STACK_REGISTER(sc.sp, base);
 #endif
     return sc;
-  }
-  void deallocate(ctx::stack_context& sc) {
+}
+
+void PooledStack::deallocate(ctx::stack_context& sc) {
 #ifdef SIMFS_VALGRIND
     VALGRIND_STACK_DEREGISTER(sc.valgrind_stack_id);
 #endif
     pool->give(static_cast<char*>(sc.sp) - sc.size);
-  }
-};
+}
 
 }  // namespace
 
@@ -148,20 +169,27 @@ void Scheduler::timeout_cb(void* c, uint64_t) {
   t->sched_->make_ready(t);
 }
 
+void Scheduler::note_stack(Task* t, void* base, size_t size) {
+  t->stack_base_ = base;
+  t->stack_size_ = size;
+}
+
 void Scheduler::switch_into(Task* t) {
   if (!t->fiber_) {
-    t->fiber_ = ctx::fiber(std::allocator_arg, PooledStack{&stacks_}, [this, t](ctx::fiber&& caller) {
+    t->fiber_ = ctx::fiber(std::allocator_arg, PooledStack{&stacks_, t}, [this, t](ctx::fiber&& caller) {
+      asan_finish_switch(nullptr, &t->caller_stack_bottom_, &t->caller_stack_size_);
       t->caller_ = std::move(caller);
       try {
-        t->body_();
-      } catch (const ctx::detail::forced_unwind&) {
-        throw;  // a kill in progress: let Boost finish unwinding
+        if (!t->killing_) t->body_();
+      } catch (const TaskKilled&) {
+        // Killed: the stack has unwound; finish normally.
       } catch (const std::exception& e) {
         fatal("task '" + t->name_ + "' threw: " + e.what());
       } catch (...) {
         fatal("task '" + t->name_ + "' threw a non-standard exception");
       }
       t->state_ = Task::State::kDone;
+      asan_start_switch(nullptr, t->caller_stack_bottom_, t->caller_stack_size_);
       return std::move(t->caller_);
     });
   }
@@ -170,10 +198,20 @@ void Scheduler::switch_into(Task* t) {
   current_ = t;
   current_sched_ = this;
   t->state_ = Task::State::kRunning;
+  void* fake_stack = nullptr;
+  asan_start_switch(&fake_stack, t->stack_base_, t->stack_size_);
   t->fiber_ = std::move(t->fiber_).resume();
+  asan_finish_switch(fake_stack, nullptr, nullptr);
   current_ = prev;
   current_sched_ = prev_sched;
   if (t->state_ == Task::State::kDone) finish(t);
+}
+
+void Scheduler::switch_out(Task* t) {
+  asan_start_switch(&t->asan_fake_stack_, t->caller_stack_bottom_, t->caller_stack_size_);
+  t->caller_ = std::move(t->caller_).resume();
+  asan_finish_switch(t->asan_fake_stack_, &t->caller_stack_bottom_, &t->caller_stack_size_);
+  if (t->killing_) throw TaskKilled{};
 }
 
 bool Scheduler::park(const char* reason, uint64_t object, Time deadline) {
@@ -181,6 +219,11 @@ bool Scheduler::park(const char* reason, uint64_t object, Time deadline) {
   if (!t) std::abort();  // parking outside a task is a programming error
   if (t->killing_) {
     fatal("task '" + t->name_ + "' tried to block (" + reason + ") while being killed");
+    // Bound the damage: code that swallows the kill and keeps blocking would spin forever.
+    if (++t->parks_while_killed_ > 1000) {
+      std::fprintf(stderr, "simfs: task '%s' keeps blocking after being killed; aborting\n", t->name_.c_str());
+      std::abort();
+    }
     return false;
   }
   t->state_ = Task::State::kParked;
@@ -188,7 +231,7 @@ bool Scheduler::park(const char* reason, uint64_t object, Time deadline) {
   t->wait_object_ = object;
   t->timed_out_ = false;
   if (deadline != kTimeNever) t->timeout_event_ = loop_.schedule_at(deadline, timeout_cb, t);
-  t->caller_ = std::move(t->caller_).resume();
+  switch_out(t);
   // Resumed: current_ was set by switch_into.
   t->wait_reason_ = "";
   t->wait_object_ = 0;
@@ -215,9 +258,10 @@ void Scheduler::sleep(Duration d) { park("sleep", 0, loop_.now() + (d < 0 ? 0 : 
 void Scheduler::yield() {
   Task* t = current_;
   if (!t) return;
+  if (t->killing_) return;
   make_ready(t);
   t->wait_reason_ = "yield";
-  t->caller_ = std::move(t->caller_).resume();
+  switch_out(t);
   t->wait_reason_ = "";
 }
 
@@ -235,7 +279,7 @@ void Scheduler::finish(Task* t) {
 
 void Scheduler::kill(TaskId id) {
   Task* t = find(id);
-  if (!t) return;
+  if (!t || t->killing_) return;  // gone, or already being killed (a kill from a destructor)
   if (t == current_) {
     fatal("task '" + t->name_ + "' tried to kill itself");
     return;
@@ -252,16 +296,12 @@ void Scheduler::kill(TaskId id) {
   }
   t->killing_ = true;
   if (t->fiber_) {
-    // Destroying a suspended fiber unwinds its stack inside the fiber (destructors run).
-    Task* prev = current_;
-    Scheduler* prev_sched = current_sched_;
-    current_ = t;
-    current_sched_ = this;
-    { ctx::fiber doomed = std::move(t->fiber_); }
-    current_ = prev;
-    current_sched_ = prev_sched;
+    // Resume it once more: its pending park() throws TaskKilled, the stack unwinds
+    // (destructors run), and the entry function returns. switch_into() then finishes it.
+    switch_into(t);
+  } else {
+    finish(t);  // never started: nothing to unwind
   }
-  finish(t);
 }
 
 void Scheduler::kill_group(TaskGroup* g) {

@@ -5,8 +5,10 @@
 // several woken tasks runs first is a scheduler choice point. Tasks belong to a TaskGroup
 // (one per simulated node) that can be paused, and killed as a whole when the node crashes.
 //
-// Killing a task unwinds its stack (destructors run) without letting it block: parking while
-// being killed is a bug in the code under test and aborts the run with a harness error.
+// Killing a task unwinds its stack (destructors run) without letting it block: the task is
+// resumed once more and its pending park() throws an internal exception that only the task's
+// entry point catches (code under test that catches everything must rethrow). Parking while
+// being killed is a bug in the code under test and ends the run with a harness error.
 //
 // Deadlock detection: when the loop runs out of events while non-daemon tasks are parked,
 // blocked_report() names each one and what it waits for.
@@ -107,7 +109,13 @@ class Task {
   std::function<void()> body_;
   boost::context::fiber fiber_;   // the task's own context while it is not running
   boost::context::fiber caller_;  // the loop's context while the task runs
-  void* stack_ = nullptr;
+  // Stack bounds, for sanitizer annotations of each switch.
+  void* stack_base_ = nullptr;
+  size_t stack_size_ = 0;
+  const void* caller_stack_bottom_ = nullptr;
+  size_t caller_stack_size_ = 0;
+  void* asan_fake_stack_ = nullptr;
+  uint32_t parks_while_killed_ = 0;
   const char* wait_reason_ = "";
   uint64_t wait_object_ = 0;
   TimerId resume_event_;
@@ -166,6 +174,15 @@ class Scheduler {
 
  private:
   static void resume_cb(void* ctx, uint64_t arg);
+  // From inside task t: switch back to whoever resumed it. Throws TaskKilled if t was killed
+  // while suspended.
+  void switch_out(Task* t);
+
+ public:
+  // For the stack allocator: records where a task's stack lives (sanitizer annotations).
+  static void note_stack(Task* t, void* base, size_t size);
+
+ private:
   static void timeout_cb(void* ctx, uint64_t arg);
   void switch_into(Task* t);
   void finish(Task* t);
