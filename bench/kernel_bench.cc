@@ -13,6 +13,7 @@
 #include "sim/block_device.h"
 #include "sim/network.h"
 #include "sim/simulation.h"
+#include "sim/sync.h"
 
 namespace {
 
@@ -127,44 +128,61 @@ void BM_DiskWriteFlush(benchmark::State& state) {
   node.start();
   for (auto _ : state) {
     const uint64_t target = done + 1;
-    while (done < target) s.run(sim::kTimeNever, 1);
+    while (done < target) {
+      if (s.run(sim::kTimeNever, 1).outcome != sim::Simulation::Outcome::kEventLimit)
+        return state.SkipWithError("simulation stopped");
+    }
   }
   s.shutdown();
 }
 BENCHMARK(BM_DiskWriteFlush);
 
-// One message over a stream connection, send -> recv, per iteration.
+// One message over a stream connection per iteration: send, delivery event, receiver wakes
+// and takes it, and the sender is told (so exactly one message is in flight at a time).
 void BM_MessageSendRecv(benchmark::State& state) {
   sim::Simulation s(1);
   sim::Network net(s);
   sim::Node& a = s.add_node("a");
   sim::Node& b = s.add_node("b");
-  const uint64_t want = static_cast<uint64_t>(state.max_iterations);
   uint64_t received = 0;
+  sim::WaitQueue delivered;
   b.set_boot([&](sim::Node& n) {
     auto l = net.listen(n, 1);
     auto c = l->accept();
     sim::Message m;
-    while (c->recv(m) == sim::kOk) ++received;
+    while (c->recv(m) == sim::kOk) {
+      ++received;
+      delivered.notify_one();
+    }
   }, true);
   a.set_boot([&](sim::Node& n) {
     sim::Errno err;
-    auto c = net.connect(n, sim::Address{1, 1}, &err);
-    for (uint64_t i = 0; i < want; ++i) {
+    std::unique_ptr<sim::StreamSocket> c;
+    while (!(c = net.connect(n, sim::Address{1, 1}, &err))) sim::this_task::sleep(1000);
+    for (;;) {  // until shutdown
       sim::Message m;
       m.type = 1;
       m.payload.resize(64);
       c->send(std::move(m));
-      sim::this_task::yield();
+      delivered.wait("delivered");
     }
-  });
+  }, true);
   b.start();
   a.start();
-  while (received == 0) s.run(sim::kTimeNever, 1);
+  // A benchmark must not spin if the simulation stops making progress.
+  auto step = [&] { return s.run(sim::kTimeNever, 1).outcome == sim::Simulation::Outcome::kEventLimit; };
+  while (received == 0) {
+    if (!step()) return state.SkipWithError("simulation stopped before the first message");
+  }
+  const uint64_t events_before = s.loop().events_dispatched(), received_before = received;
   for (auto _ : state) {
     const uint64_t target = received + 1;
-    while (received < target) s.run(sim::kTimeNever, 1);
+    while (received < target) {
+      if (!step()) return state.SkipWithError("simulation stopped");
+    }
   }
+  state.counters["loop_events_per_msg"] =
+      static_cast<double>(s.loop().events_dispatched() - events_before) / static_cast<double>(received - received_before);
   s.shutdown();
 }
 BENCHMARK(BM_MessageSendRecv);

@@ -139,7 +139,9 @@ Errno BlockDevice::do_write(DiskHandle& h, uint64_t blkno, std::span<const uint8
   b.pending.push_back(wid);
   pending_.emplace(wid, PendingWrite{wid, node, target, std::vector<uint8_t>(data.begin(), data.end())});
   sim_.event(node, "disk_write", {{"dev", id_}, {"blk", blkno}, {"w", wid}, {"fua", fua}});
+  const uint64_t epoch = power_epoch_;
   sim_.sched().sleep(latency(cfg_.write_latency_min, cfg_.write_latency_max));
+  if (power_epoch_ != epoch) return EIO;  // resolved (maybe dropped) by a power loss
   auto it = pending_.find(wid);
   if (it == pending_.end()) return h.cut_ || fenced(node) ? EIO : kOk;  // resolved by a crash/fence
   if (h.cut_ || fenced(node)) return EIO;
@@ -156,8 +158,10 @@ Errno BlockDevice::do_flush(DiskHandle& h) {
   for (const auto& [wid, w] : pending_) {
     if (w.completed) covered.push_back(wid);
   }
+  const uint64_t epoch = power_epoch_;
   sim_.sched().sleep(latency(cfg_.flush_latency_min, cfg_.flush_latency_max));
   if (h.cut_ || fenced(node)) return EIO;
+  if (power_epoch_ != epoch) return EIO;  // the covered writes may have been dropped
   uint64_t n = 0;
   for (uint64_t wid : covered) {
     if (pending_.count(wid)) {
@@ -265,6 +269,7 @@ void BlockDevice::resolve_pending(int node, const char* why) {
 }
 
 void BlockDevice::power_loss() {
+  ++power_epoch_;
   sim_.event(-1, "power_loss", {{"dev", id_}, {"pending", pending_.size()}}, true);
   resolve_pending(-1, "power_loss");
 }

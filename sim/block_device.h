@@ -137,6 +137,9 @@ class BlockDevice {
   std::map<int, bool> fenced_;
   uint64_t next_write_ = 1;
   uint64_t provisioned_ = 0;
+  // Counts power losses: a write or flush in flight across one fails with EIO, since what it
+  // was to make durable may have been dropped.
+  uint64_t power_epoch_ = 0;
   std::vector<DiskHandle*> handles_;
   std::function<void(uint64_t, uint64_t)> misdirect_observer_;
 };

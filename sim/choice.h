@@ -105,7 +105,11 @@ class Chooser {
   // Uniform in [lo, hi] under the random strategy; lo is the simple outcome.
   int64_t range(const Site& site, int64_t lo, int64_t hi) {
     if (hi <= lo) return lo;
-    return lo + static_cast<int64_t>(choose(site, static_cast<uint64_t>(hi - lo) + 1));
+    // Unsigned arithmetic: hi - lo overflows int64 for wide spans, and the full span's size
+    // (2^64) does not fit a bound, so that one case draws from [lo, hi - 1].
+    const uint64_t span = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo);
+    const uint64_t v = choose(site, span == UINT64_MAX ? span : span + 1);
+    return static_cast<int64_t>(static_cast<uint64_t>(lo) + v);
   }
 
   uint64_t decisions() const { return decisions_; }

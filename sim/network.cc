@@ -27,6 +27,8 @@ Network::~Network() {
   }
   for (auto& [a, l] : listeners_) l->net_ = nullptr;
   for (auto& [a, s] : dgram_sockets_) s->net_ = nullptr;
+  // Their delivery events point at this network.
+  for (auto& [id, d] : dgrams_in_flight_) sim_.loop().cancel(d.delivery);
 }
 
 Duration Network::draw_latency() {
@@ -349,6 +351,10 @@ std::unique_ptr<StreamSocket> Listener::accept(Errno* err) {
       std::shared_ptr<Network::Conn> c = std::move(backlog_.front());
       backlog_.pop_front();
       if (c->broken) continue;
+      // The peer may have closed before we accepted, and the connection then been reaped (no
+      // socket on either end): register it again, or nothing would own it (and its pending
+      // deliveries) once our socket closes, and partitions would not break it.
+      net_->conns_.emplace(c->id, c);
       if (err) *err = kOk;
       return std::unique_ptr<StreamSocket>(new StreamSocket(*net_, *node_, std::move(c), 1));
     }
@@ -425,8 +431,8 @@ Errno DatagramSocket::send_to(Address to, Message m) {
     const Time clog = net.clog_until(from, to.node);
     if (clog > at) at = clog;
     const uint64_t did = net.next_dgram_++;
-    net.dgrams_in_flight_.emplace(did, Network::Datagram{addr_, to, m});
-    sim.loop().schedule_at(at, Network::deliver_dgram_cb, &net, did);
+    const TimerId t = sim.loop().schedule_at(at, Network::deliver_dgram_cb, &net, did);
+    net.dgrams_in_flight_.emplace(did, Network::Datagram{addr_, to, m, t});
   }
   return kOk;
 }

@@ -130,6 +130,7 @@ class Network {
   struct Datagram {
     Address from, to;
     Message msg;
+    TimerId delivery;  // cancelled if the network goes away first
   };
 
   Duration draw_latency();

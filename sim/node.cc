@@ -26,6 +26,9 @@ void Node::crash() {
   Task* cur = Scheduler::current();
   if (cur && cur->group() == &group_) {
     // A node crashing itself (a panic): finish from the loop, where this task can be unwound.
+    // Halt the node at once, so none of its other tasks due at this instant runs (or does I/O)
+    // before the crash completes; do_crash() clears the pause and kills them.
+    sim_.sched().pause_group(&group_);
     sim_.loop().schedule_at(sim_.now(), [](void* n, uint64_t) { static_cast<Node*>(n)->do_crash(); }, this);
     sim_.sched().park("crashing");
     return;

@@ -174,7 +174,9 @@ void Scheduler::note_stack(Task* t, void* base, size_t size) {
   t->stack_size_ = size;
 }
 
-void Scheduler::switch_into(Task* t) {
+// Inlined into its callers: every return executed right after a context switch is a
+// mispredicted branch (the switch desyncs the return-stack predictor), so keep them few.
+[[gnu::always_inline]] inline void Scheduler::switch_into(Task* t) {
   if (!t->fiber_) {
     t->fiber_ = ctx::fiber(std::allocator_arg, PooledStack{&stacks_, t}, [this, t](ctx::fiber&& caller) {
       asan_finish_switch(nullptr, &t->caller_stack_bottom_, &t->caller_stack_size_);
@@ -207,7 +209,7 @@ void Scheduler::switch_into(Task* t) {
   if (t->state_ == Task::State::kDone) finish(t);
 }
 
-void Scheduler::switch_out(Task* t) {
+[[gnu::always_inline]] inline void Scheduler::switch_out(Task* t) {
   asan_start_switch(&t->asan_fake_stack_, t->caller_stack_bottom_, t->caller_stack_size_);
   t->caller_ = std::move(t->caller_).resume();
   asan_finish_switch(t->asan_fake_stack_, &t->caller_stack_bottom_, &t->caller_stack_size_);
@@ -253,7 +255,21 @@ void Scheduler::wake(Task* t) {
   make_ready(t);
 }
 
-void Scheduler::sleep(Duration d) { park("sleep", 0, loop_.now() + (d < 0 ? 0 : d)); }
+void Scheduler::resume_now(Task* t) {
+  if (current_ || t->state_ != Task::State::kParked) return;
+  if (t->timeout_event_) {
+    loop_.cancel(t->timeout_event_);
+    t->timeout_event_ = {};
+  }
+  if (t->waiting_on_) t->waiting_on_->unlink(t);
+  switch_into(t);
+}
+
+void Scheduler::sleep(Duration d) {
+  // Saturate like EventLoop::schedule_after: now + d must not overflow into the past.
+  const Time now = loop_.now();
+  park("sleep", 0, d <= 0 ? now : (now > kTimeNever - d ? kTimeNever : now + d));
+}
 
 void Scheduler::yield() {
   Task* t = current_;

@@ -151,6 +151,9 @@ class Scheduler {
   void wake(Task* t);
   void sleep(Duration d);
   void yield();  // lets other ready tasks at this instant run first (if the scheduler picks them)
+  // Resumes a parked task immediately, bypassing the event queue, from outside any task.
+  // For benchmarks of the bare switch path; simulations use wake().
+  void resume_now(Task* t);
   // Waits for a task to finish. Returns at once if it has already finished.
   void join(TaskId id);
 

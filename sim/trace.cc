@@ -32,9 +32,43 @@ void Trace::write_header(std::string_view json_object) {
   buf_.push_back('\n');
 }
 
+namespace {
+// Length of the well-formed UTF-8 sequence starting at s[i] (RFC 3629: no overlongs, no
+// surrogates, nothing above U+10FFFF), or 0 if there is none.
+size_t utf8_sequence(std::string_view s, size_t i) {
+  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = b(i);
+  size_t n = 0;
+  unsigned char lo = 0x80, hi = 0xbf;  // allowed range of the second byte
+  if (c >= 0xc2 && c <= 0xdf) {
+    n = 2;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    n = 3;
+    if (c == 0xe0) lo = 0xa0;  // overlong
+    if (c == 0xed) hi = 0x9f;  // surrogates
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    n = 4;
+    if (c == 0xf0) lo = 0x90;  // overlong
+    if (c == 0xf4) hi = 0x8f;  // above U+10FFFF
+  } else {
+    return 0;
+  }
+  if (s.size() - i < n || b(i + 1) < lo || b(i + 1) > hi) return 0;
+  for (size_t k = 2; k < n; ++k) {
+    if (b(i + k) < 0x80 || b(i + k) > 0xbf) return 0;
+  }
+  return n;
+}
+}  // namespace
+
+// JSON strings must be UTF-8: valid sequences pass through, and any other byte >= 0x80 (field
+// values can be arbitrary bytes, e.g. free text or file names) is written as the code point
+// U+0080..U+00FF, so every line stays parseable.
 void Trace::append_json_string(std::string_view s) {
+  static const char* digits = "0123456789abcdef";
   buf_.push_back('"');
-  for (char c : s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
     const auto u = static_cast<unsigned char>(c);
     switch (c) {
       case '"': buf_ += "\\\""; break;
@@ -43,8 +77,14 @@ void Trace::append_json_string(std::string_view s) {
       case '\r': buf_ += "\\r"; break;
       case '\t': buf_ += "\\t"; break;
       default:
-        if (u < 0x20) {
-          static const char* digits = "0123456789abcdef";
+        if (u >= 0x80) {
+          if (const size_t n = utf8_sequence(s, i)) {
+            buf_.append(s.substr(i, n));
+            i += n - 1;
+            break;
+          }
+        }
+        if (u < 0x20 || u >= 0x80) {
           buf_ += "\\u00";
           buf_.push_back(digits[u >> 4]);
           buf_.push_back(digits[u & 15]);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -115,6 +116,34 @@ TEST(Chooser, RangeZeroIsLowerBound) {
   EXPECT_EQ(c.range(kA, -5, 5), -5);
   EXPECT_EQ(c.range(kA, -5, 5), 5);
   EXPECT_EQ(c.range(kA, -5, 5), 5);  // clamped
+}
+
+RC_GTEST_PROP(ChooserProp, RangeStaysInBoundsForAnySpan, (uint64_t seed, int64_t a, int64_t b)) {
+  const int64_t lo = std::min(a, b), hi = std::max(a, b);
+  RandomStrategy rs(seed);
+  Chooser c(&rs);
+  for (int i = 0; i < 20; ++i) {
+    const int64_t v = c.range(kA, lo, hi);
+    RC_ASSERT(v >= lo);
+    RC_ASSERT(v <= hi);
+  }
+}
+
+// Spans wider than INT64_MAX must still be drawn over, not collapse to the lower bound.
+TEST(Chooser, RangeOverWholeInt64IsNotStuckAtLo) {
+  RandomStrategy rs(8);
+  Chooser c(&rs);
+  int at_lo = 0, positive = 0;
+  for (int i = 0; i < 100; ++i) {
+    const int64_t v = c.range(kA, INT64_MIN, INT64_MAX);
+    at_lo += v == INT64_MIN;
+    positive += v > 0;
+    const int64_t w = c.range(kA, -10, INT64_MAX);
+    EXPECT_GE(w, -10);
+  }
+  EXPECT_LT(at_lo, 2);
+  EXPECT_GT(positive, 25);
+  EXPECT_LT(positive, 75);
 }
 
 TEST(TapeStrategy, ReplaysRecordedValuesExactly) {

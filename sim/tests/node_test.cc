@@ -156,6 +156,33 @@ TEST(Node, CrashFromItsOwnTask) {
   EXPECT_EQ(s.now(), 5);
 }
 
+// Once a node task has crashed its node (a panic), no other task of that node runs, even one
+// that was due at the same instant: the machine is halted.
+TEST(Node, NothingRunsOnANodeAfterItsPanic) {
+  int ran_after_panic = 0, ran_before_panic = 0;
+  for (uint64_t seed = 0; seed < 40; ++seed) {
+    Simulation s(seed);
+    Node& n = s.add_node("n");
+    n.start();
+    bool panicked = false;
+    n.spawn("panicker", [&] {
+      this_task::sleep(5);
+      panicked = true;
+      n.crash();
+    });
+    for (int i = 0; i < 3; ++i) {
+      n.spawn("peer", [&] {
+        this_task::sleep(5);  // due at the same instant as the panic
+        (panicked ? ran_after_panic : ran_before_panic)++;
+      });
+    }
+    EXPECT_EQ(s.run(kTimeNever).outcome, Outcome::kQuiescent);
+    EXPECT_FALSE(n.up());
+  }
+  EXPECT_EQ(ran_after_panic, 0);
+  EXPECT_GT(ran_before_panic, 0);  // the ordering at the instant is still explored
+}
+
 TEST(Node, CrashDoesNotTouchOtherNodesOrWorld) {
   Simulation s(1);
   Node& a = s.add_node("a");
@@ -207,6 +234,22 @@ TEST(Node, RestartRunsBootAgainAndBumpsIncarnation) {
   EXPECT_EQ(boots, (std::vector<uint64_t>{1, 2, 3}));
   EXPECT_EQ(n.incarnation(), 3u);
   EXPECT_EQ(s.now(), 30 + kSecond);  // only the last incarnation's service ran to completion
+}
+
+TEST(Node, DaemonBootBlockedIsNotADeadlock) {
+  Simulation s(1);
+  WaitQueue q;
+  Node& d = s.add_node("daemon");
+  d.set_boot([&](Node&) { q.wait("serve"); }, /*daemon=*/true);
+  d.start();
+  Node& n = s.add_node("plain");
+  n.set_boot([&](Node&) { q.wait("serve"); });
+  EXPECT_EQ(s.run(kTimeNever).outcome, Outcome::kQuiescent);
+  n.start();
+  Simulation::RunResult r = s.run(kTimeNever);
+  EXPECT_EQ(r.outcome, Outcome::kDeadlock);
+  EXPECT_NE(r.message.find("plain.boot"), std::string::npos) << r.message;
+  EXPECT_EQ(r.message.find("daemon.boot"), std::string::npos) << r.message;
 }
 
 TEST(Node, PauseDefersWakeupsUntilResume) {

@@ -72,6 +72,29 @@ TEST(Task, SleepAdvancesVirtualTimeExactly) {
   EXPECT_EQ(s.now(), 123 + 7 * kSecond);
 }
 
+// Durations saturate (like EventLoop::schedule_after): sleeping "forever" after time zero must
+// not overflow into the past and wake at once.
+TEST(Task, HugeSleepSaturatesInsteadOfWrapping) {
+  Simulation s(1);
+  bool woke_forever = false;
+  Time woke_long = -1;
+  s.spawn("forever", [&] {
+    this_task::sleep(10);
+    this_task::sleep(kTimeNever);
+    woke_forever = true;
+  });
+  s.spawn("long", [&] {
+    this_task::sleep(10);
+    this_task::sleep(kTimeNever - 5);
+    woke_long = this_task::now();
+  });
+  // Both sleep past the end of time: blocked for good (reported as such), never woken early.
+  Simulation::RunResult r = s.run(kSecond);
+  EXPECT_NE(r.outcome, Outcome::kQuiescent);
+  EXPECT_FALSE(woke_forever);
+  EXPECT_EQ(woke_long, -1);
+}
+
 TEST(Task, JoinWaitsForCompletion) {
   Simulation s(1);
   bool child_done = false;
