@@ -32,6 +32,22 @@ void BM_BareBoostFiberRoundTrip(benchmark::State& state) {
 }
 BENCHMARK(BM_BareBoostFiberRoundTrip);
 
+// Reference 2: the same bare Boost.Context switch, but each side switches from inside a
+// non-inlined function and returns from it, as every real blocking call does (recv -> park).
+// The returns after a switch mispredict (the switch desyncs the return-stack predictor).
+[[gnu::noinline]] void bare_switch(ctx::fiber& f) { f = std::move(f).resume(); }
+void BM_BareBoostFiberRoundTripViaCalls(benchmark::State& state) {
+  bool stop = false;
+  ctx::fiber f{[&stop](ctx::fiber&& main) {
+    while (!stop) bare_switch(main);
+    return std::move(main);
+  }};
+  for (auto _ : state) bare_switch(f);
+  stop = true;
+  f = std::move(f).resume();
+}
+BENCHMARK(BM_BareBoostFiberRoundTripViaCalls);
+
 // Ours, switch only: the loop resumes a parked task and it parks again (two switches, plus
 // the scheduler's bookkeeping), driven directly without the event queue.
 void BM_TaskSwitchRoundTrip(benchmark::State& state) {
