@@ -54,8 +54,8 @@ void Nemesis::run() {
   enabled_ = 0;
   for (uint32_t bit = 1; bit != 0 && bit <= kFaultSwizzle; bit <<= 1) {
     if (!(cfg_.allowed & bit)) continue;
-    // 0 = keep the kind on: the simplest swarm is "everything allowed".
-    if (!cfg_.swarm || sim_.chooser().choose(kSiteSwarm, 2) == 0) enabled_ |= bit;
+    // 1 = on: value 0 is the simplest choice (no fault), so shrinking a tape turns kinds off.
+    if (!cfg_.swarm || sim_.chooser().choose(kSiteSwarm, 2) == 1) enabled_ |= bit;
   }
   std::string kinds;
   for (uint32_t bit = 1; bit <= kFaultSwizzle; bit <<= 1) {

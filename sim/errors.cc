@@ -15,6 +15,8 @@ const char* errno_name(Errno e) {
     case ENOTCONN: return "ENOTCONN";
     case EHOSTUNREACH: return "EHOSTUNREACH";
     case ESHUTDOWN: return "ESHUTDOWN";
+    case ESTALE: return "ESTALE";
+    case ENOENT: return "ENOENT";
     default: return "E?";
   }
 }

@@ -25,6 +25,8 @@ struct CampaignFailure {
   std::string fingerprint;
   std::string replay;
   std::string artifact_dir;
+  std::string shrunk_replay;   // command replaying the shrunk tape, if shrinking succeeded
+  std::string shrink_summary;  // "decisions a -> b (non-zero c -> d), events e -> f"
   uint64_t count = 1;     // runs that hit this fingerprint
 };
 

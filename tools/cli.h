@@ -40,5 +40,7 @@ std::string shell_quote(const std::string& s);
 int cmd_list(Args& args);
 int cmd_run(Args& args, const std::string& prog);
 int cmd_fuzz(Args& args, const std::string& prog);
+int cmd_replay(Args& args, const std::string& prog);
+int cmd_shrink(Args& args, const std::string& prog);
 
 }  // namespace tools

@@ -36,6 +36,8 @@ const char* kFuzzHelp =
     "  --results FILE         write JSON Lines: one line per unique failure, then a summary line\n"
     "  --stop-after K         stop after K failing runs\n"
     "  --timeout-ms T         wall-clock limit per run (default 60000): a hang is a recorded failure\n"
+    "  --shrink-runs N        candidate runs to spend shrinking each unique failure (default 300)\n"
+    "  --no-shrink            do not shrink failures\n"
     "\n"
     "exit codes: 0 all passed, 1 some run failed, 2 usage error, 3 harness error (e.g. nondeterminism)\n";
 
@@ -122,6 +124,8 @@ int cmd_fuzz(Args& args, const std::string& prog) {
   uint64_t jobs = 2, campaign_seed = 0, stop_after = 0;
   uint64_t shard_i = 0, shard_n = 1;
   int64_t timeout_ms = 60000;
+  uint64_t shrink_runs = 300;
+  bool shrink = true;
   std::string bug, artifacts = "artifacts", junit_path, results_path;
   while (!args.done()) {
     bool missing = false;
@@ -167,6 +171,12 @@ int cmd_fuzz(Args& args, const std::string& prog) {
       auto s = parse_seed(*v, &err);
       if (!s || *s == 0) return usage_error("bad --stop-after '" + *v + "'");
       stop_after = *s;
+    } else if (auto v = args.option("--shrink-runs", &missing)) {
+      auto s = parse_seed(*v, &err);
+      if (!s || *s == 0) return usage_error("bad --shrink-runs '" + *v + "'");
+      shrink_runs = *s;
+    } else if (args.flag("--no-shrink")) {
+      shrink = false;
     } else if (auto v = args.option("--timeout-ms", &missing)) {
       auto s = parse_seed(*v, &err);
       if (!s || *s == 0) return usage_error("bad --timeout-ms '" + *v + "'");
@@ -338,6 +348,22 @@ int cmd_fuzz(Args& args, const std::string& prog) {
       ChildResult rr = run_child(argv, static_cast<int>(timeout_ms), true);
       std::ofstream(dir + "/result.json") << rr.out;
       std::ofstream(dir + "/replay.sh") << "#!/bin/sh\n# " << f.invariant << ": " << f.message << "\n" << f.replay << " --trace trace.jsonl\n";
+      // Shrink it in its own process too: the system under test may crash while shrinking.
+      const bool shrinkable = f.invariant != "crash" && f.invariant != "timeout" && f.invariant != "nondeterminism" &&
+                              f.invariant != "harness";
+      if (shrink && shrinkable) {
+        ChildResult sr = run_child({exe, "shrink", dir, "--json", "--max-runs", std::to_string(shrink_runs)},
+                                   static_cast<int>(timeout_ms) * 4, true);
+        auto sj = nlohmann::json::parse(sr.out, nullptr, false);
+        if (sr.exit_code == 0 && !sj.is_discarded() && sj.is_object()) {
+          f.shrunk_replay = sj.value("replay", "");
+          f.shrink_summary = "decisions " + std::to_string(sj.value("decisions_before", 0)) + " -> " +
+                             std::to_string(sj.value("decisions_after", 0)) + " (non-zero " +
+                             std::to_string(sj.value("nonzero_before", 0)) + " -> " + std::to_string(sj.value("nonzero_after", 0)) +
+                             "), events " + std::to_string(sj.value("events_before", 0)) + " -> " +
+                             std::to_string(sj.value("events_after", 0));
+        }
+      }
     }
   }
 
@@ -369,6 +395,8 @@ int cmd_fuzz(Args& args, const std::string& prog) {
       std::fprintf(stderr, "  [%s] %s %s (x%llu, first at run %llu): %s\n    replay: %s\n    artifacts: %s\n", f->fingerprint.c_str(),
                    f->scenario.c_str(), f->invariant.c_str(), static_cast<unsigned long long>(f->count),
                    static_cast<unsigned long long>(f->k), f->message.c_str(), f->replay.c_str(), f->artifact_dir.c_str());
+      if (!f->shrunk_replay.empty())
+        std::fprintf(stderr, "    shrunk: %s\n    replay shrunk: %s\n", f->shrink_summary.c_str(), f->shrunk_replay.c_str());
     }
   }
 
@@ -377,7 +405,7 @@ int cmd_fuzz(Args& args, const std::string& prog) {
     for (const auto& [fp, f] : failures) {
       nlohmann::ordered_json l{{"k", f.k}, {"seed", sim::hex64(f.seed)}, {"scenario", f.scenario}, {"invariant", f.invariant},
                                {"message", f.message}, {"fingerprint", f.fingerprint}, {"count", f.count}, {"replay", f.replay},
-                               {"artifacts", f.artifact_dir}};
+                               {"artifacts", f.artifact_dir}, {"shrunk_replay", f.shrunk_replay}, {"shrink", f.shrink_summary}};
       out << l.dump() << "\n";
     }
     nlohmann::ordered_json sum{{"summary", true}, {"campaign_seed", sim::hex64(campaign_seed)}, {"shard", std::to_string(shard_i) + "/" + std::to_string(shard_n)},

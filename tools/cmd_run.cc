@@ -261,7 +261,8 @@ int cmd_run(Args& args, const std::string& prog) {
     }
   }
   if (cfg.record_tape) {
-    TapeFile t{o.scenario, *o.seed, o.bug, rep.tape, rep.site_names};
+    TapeFile t{o.scenario, *o.seed, o.bug, rep.tape, rep.site_names, sim::hex64(rep.digest),
+               scenarios::result_name(rep.result)};
     std::ofstream out(o.record_tape_path, std::ios::trunc);
     out << tape_to_json(t);
     if (!out) {

@@ -14,6 +14,8 @@ const char* kUsage =
     "  list                         scenarios, their invariants and planted bugs\n"
     "  run SCENARIO --seed S        one deterministic run (see 'simfs run --help')\n"
     "  fuzz SCENARIO... --runs N    a campaign: many seeds, one process each (see 'simfs fuzz --help')\n"
+    "  replay FILE                  re-run a trace, tape or failure artifact; verify its digest\n"
+    "  shrink FAILURE [-o OUT]      minimise a failing run's decision tape\n"
     "\n"
     "exit codes: 0 pass, 1 invariant violated, 2 usage error, 3 harness error\n";
 
@@ -34,6 +36,8 @@ int main(int argc, char** argv) {
   if (cmd == "list") return tools::cmd_list(args);
   if (cmd == "run") return tools::cmd_run(args, prog);
   if (cmd == "fuzz") return tools::cmd_fuzz(args, prog);
+  if (cmd == "replay") return tools::cmd_replay(args, prog);
+  if (cmd == "shrink") return tools::cmd_shrink(args, prog);
   std::fprintf(stderr, "simfs: unknown command '%s' (try 'simfs --help')\n", cmd.c_str());
   return tools::kExitUsage;
 }

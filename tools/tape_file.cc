@@ -31,6 +31,8 @@ std::string tape_to_json(const TapeFile& t) {
     }
     ds.push_back({it->second, d.bound, d.value});
   }
+  if (!t.digest.empty()) j["digest"] = t.digest;
+  if (!t.result.empty()) j["result"] = t.result;
   j["sites"] = sites;
   j["decisions"] = ds;
   return j.dump() + "\n";
@@ -53,6 +55,8 @@ std::string tape_from_json(const std::string& text, TapeFile* out) {
   t.scenario = j["scenario"].get<std::string>();
   t.seed = *seed;
   t.bug = j.contains("bug") && j["bug"].is_string() ? j["bug"].get<std::string>() : "";
+  t.digest = j.contains("digest") && j["digest"].is_string() ? j["digest"].get<std::string>() : "";
+  t.result = j.contains("result") && j["result"].is_string() ? j["result"].get<std::string>() : "";
   std::vector<uint64_t> site_ids;
   for (const auto& s : j["sites"]) {
     if (!s.is_string()) return "tape site names must be strings";

@@ -18,6 +18,8 @@ struct TapeFile {
   std::string bug;
   std::vector<sim::Decision> decisions;
   std::map<uint64_t, std::string> site_names;
+  std::string digest;  // of the run that produced it, "0x..." (optional)
+  std::string result;  // pass / fail / error (optional)
 };
 
 std::string tape_to_json(const TapeFile& t);

@@ -207,6 +207,78 @@ TEST(Cli, CheckDeterminismPasses) {
   EXPECT_EQ(j["digests"][0], j["digests"][1]);
 }
 
+TEST(Replay, TraceTapeAndArtifactReproduceTheirDigest) {
+  fs::path dir = temp_dir("replay");
+  const std::string trace = (dir / "t.jsonl").string(), tape = (dir / "t.json").string();
+  auto orig = json_of(simfs({"run", "register", "--seed", "3", "--bug", "read_one_replica", "--json", "--trace", trace,
+                             "--record-tape", tape}));
+  for (const std::string& input : {trace, tape}) {
+    ChildResult r = simfs({"replay", input, "--json"});
+    EXPECT_EQ(r.exit_code, 1) << input;  // a reproduced failure
+    auto j = json_of(r);
+    EXPECT_EQ(j["digest"], orig["digest"]);
+    EXPECT_EQ(j["digest_matches"], true);
+  }
+  // A passing run replays with exit 0.
+  json_of(simfs({"run", "echo", "--seed", "4", "--json", "--trace", trace}));
+  EXPECT_EQ(simfs({"replay", trace}).exit_code, 0);
+  fs::remove_all(dir);
+}
+
+TEST(Replay, BadInputsAreRejected) {
+  fs::path dir = temp_dir("replay-bad");
+  const std::string trace = (dir / "t.jsonl").string();
+  json_of(simfs({"run", "register", "--seed", "3", "--json", "--trace", trace}));
+  std::string text;
+  {
+    std::ifstream in(trace);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    text = ss.str();
+  }
+  const std::string bad = (dir / "bad.jsonl").string();
+  // Truncated (no end line), garbage, a tampered digest.
+  std::string tampered = text;
+  const size_t at = tampered.rfind("\"digest\":\"0x") + 12;
+  tampered[at] = tampered[at] == '0' ? '1' : '0';
+  for (const std::string& content : {text.substr(0, text.size() / 2), std::string("not a trace\n"), tampered}) {
+    std::ofstream(bad, std::ios::trunc) << content;
+    EXPECT_EQ(simfs({"replay", bad}).exit_code, 3) << content.substr(0, 60);
+  }
+  EXPECT_EQ(simfs({"replay", (dir / "missing").string()}).exit_code, 2);
+  EXPECT_EQ(simfs({"replay"}).exit_code, 2);
+  fs::remove_all(dir);
+}
+
+TEST(Shrink, MakesASmallerTapeThatStillFailsTheSameInvariant) {
+  fs::path dir = temp_dir("shrink");
+  const std::string tape = (dir / "t.json").string(), out = (dir / "small.json").string();
+  auto orig = json_of(simfs({"run", "echo", "--seed", "1", "--bug", "short_dedup_window", "--json", "--record-tape", tape}));
+  ASSERT_EQ(orig["result"], "fail");
+  ChildResult r = simfs({"shrink", tape, "-o", out, "--json", "--max-runs", "400"});
+  ASSERT_EQ(r.exit_code, 0);
+  auto j = json_of(r);
+  EXPECT_EQ(j["invariant"], orig["violations"][0]["invariant"]);
+  EXPECT_LT(j["nonzero_after"].get<int>(), j["nonzero_before"].get<int>());
+  EXPECT_LE(j["events_after"].get<int>(), j["events_before"].get<int>() * 5 / 4);
+  // The shrunk tape replays to the same failure, and its printed replay command works.
+  ChildResult again = run_child({"/bin/sh", "-c", j["replay"].get<std::string>() + " --json"}, 60000, true);
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_EQ(json_of(again)["violations"][0]["invariant"], j["invariant"]);
+  EXPECT_TRUE(fs::exists(j["trace"].get<std::string>()));
+  EXPECT_EQ(simfs({"replay", out}).exit_code, 1);
+  fs::remove_all(dir);
+}
+
+TEST(Shrink, APassingRunCannotBeShrunk) {
+  fs::path dir = temp_dir("shrink-pass");
+  const std::string tape = (dir / "t.json").string();
+  json_of(simfs({"run", "echo", "--seed", "1", "--json", "--record-tape", tape}));
+  EXPECT_EQ(simfs({"shrink", tape}).exit_code, 3);
+  EXPECT_EQ(simfs({"shrink"}).exit_code, 2);
+  fs::remove_all(dir);
+}
+
 TEST(Fuzz, CleanCampaignPasses) {
   fs::path dir = temp_dir("fuzz-clean");
   ChildResult r = simfs({"fuzz", "register", "--runs", "12", "--jobs", "2", "--results", (dir / "r.jsonl").string(),
