@@ -49,7 +49,9 @@ constexpr uint64_t quorum_slot_blkno(uint32_t slot) { return kQuorumBlknoFirst +
 // so a block reused for another purpose is caught even when its checksum is fine.
 enum class BlockMagic : uint32_t {
   kSuper = 0x53465355,      // "USFS"
-  kBtree = 0x53464254,      // "TBFS"
+  kBtree = 0x53464254,      // "TBFS" (generic; the btree itself writes the two kinds below)
+  kBtreeLeaf = 0x53464C54,    // "TLFS"
+  kBtreeParent = 0x53465054,  // "TPFS"
   kAllocList = 0x5346414C,  // "LAFS"
   kBloom = 0x5346424C,      // "LBFS"
   kQuorum = 0x5346514D,     // "MQFS"

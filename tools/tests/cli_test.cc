@@ -279,6 +279,23 @@ TEST(Shrink, APassingRunCannotBeShrunk) {
   fs::remove_all(dir);
 }
 
+TEST(Export, CommandWritesFilesAndRejectsBadInput) {
+  fs::path dir = temp_dir("export");
+  const std::string trace = (dir / "t.jsonl").string();
+  json_of(simfs({"run", "register", "--seed", "3", "--json", "--trace", trace}));
+  EXPECT_EQ(simfs({"export", "--format", "perfetto", trace, "-o", (dir / "p.json").string()}).exit_code, 0);
+  auto j = nlohmann::json::parse(std::ifstream(dir / "p.json"), nullptr, false);
+  ASSERT_FALSE(j.is_discarded());
+  EXPECT_GT(j["traceEvents"].size(), 10u);
+  EXPECT_EQ(simfs({"export", "--format", "shiviz", trace, "-o", (dir / "s.log").string()}).exit_code, 0);
+  EXPECT_TRUE(fs::exists(dir / "s.log"));
+  EXPECT_EQ(simfs({"export", "--format", "svg", trace, "-o", (dir / "x").string()}).exit_code, 2);
+  EXPECT_EQ(simfs({"export", "--format", "chrome", (dir / "missing.jsonl").string(), "-o", (dir / "x").string()}).exit_code, 2);
+  std::ofstream(dir / "bad.jsonl") << "{\"format\":\"simfs-trace\",\"version\":1}\nnot json\n";
+  EXPECT_EQ(simfs({"export", "--format", "chrome", (dir / "bad.jsonl").string(), "-o", (dir / "x").string()}).exit_code, 3);
+  fs::remove_all(dir);
+}
+
 TEST(Fuzz, CleanCampaignPasses) {
   fs::path dir = temp_dir("fuzz-clean");
   ChildResult r = simfs({"fuzz", "register", "--runs", "12", "--jobs", "2", "--results", (dir / "r.jsonl").string(),

@@ -1,0 +1,58 @@
+#include "tools/trace_reader.h"
+
+#include <sstream>
+
+namespace tools {
+
+std::vector<std::string> TraceFile::node_names() const {
+  std::vector<std::string> names;
+  if (!header.contains("nodes") || !header["nodes"].is_array()) return names;
+  for (const auto& n : header["nodes"]) {
+    if (!n.is_object() || !n.contains("id") || !n["id"].is_number_unsigned()) continue;
+    const size_t id = n["id"].get<size_t>();
+    if (id > 100000) continue;
+    if (names.size() <= id) names.resize(id + 1);
+    names[id] = n.value("name", "node-" + std::to_string(id));
+  }
+  return names;
+}
+
+std::string read_trace(const std::string& text, TraceFile* out) {
+  std::istringstream in(text);
+  std::string line;
+  size_t lineno = 0;
+  TraceFile t;
+  while (std::getline(in, line)) {
+    ++lineno;
+    if (line.empty()) continue;
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return "line " + std::to_string(lineno) + ": not a JSON object";
+    if (lineno == 1) {
+      if (j.value("format", "") != "simfs-trace") return "line 1: not a simfs trace header";
+      if (!j.contains("version") || !j["version"].is_number_integer() || j["version"].get<int>() != 1)
+        return "line 1: unsupported trace version";
+      t.header = std::move(j);
+      continue;
+    }
+    if (!t.end.is_null()) return "line " + std::to_string(lineno) + ": data after the end line";
+    if (j.value("end", false)) {
+      t.end = std::move(j);
+      continue;
+    }
+    if (!j.contains("i") || !j["i"].is_number_unsigned() || !j.contains("t") || !j["t"].is_number_integer() ||
+        !j.contains("kind") || !j["kind"].is_string() || !j.contains("node") ||
+        !(j["node"].is_null() || j["node"].is_number_unsigned()))
+      return "line " + std::to_string(lineno) + ": event lacks i, t, node or kind";
+    if (j["i"].get<uint64_t>() != t.events.size())
+      return "line " + std::to_string(lineno) + ": event index " + std::to_string(j["i"].get<uint64_t>()) +
+             " out of sequence (expected " + std::to_string(t.events.size()) + ")";
+    if (!t.events.empty() && j["t"].get<int64_t>() < t.events.back()["t"].get<int64_t>())
+      return "line " + std::to_string(lineno) + ": time goes backwards";
+    t.events.push_back(std::move(j));
+  }
+  if (t.header.is_null()) return "empty trace";
+  *out = std::move(t);
+  return "";
+}
+
+}  // namespace tools
