@@ -1,5 +1,7 @@
 #include "fs/key.h"
 
+#include "fs/assert.h"
+
 namespace simfs::fs {
 
 void encode_key(sim::ByteWriter& w, const Key& k) {
@@ -18,6 +20,19 @@ Key decode_key(sim::ByteReader& r) {
   k.first = r.u64();
   k.second = r.u64();
   return k;
+}
+
+Key key_successor(const Key& k) {
+  FS_ASSERT(k != Key::max());
+  // Increment the tuple as one number, least significant field last; each field wraps to zero
+  // when it carries into the one before it.
+  Key n = k;
+  if (++n.second != 0) return n;
+  if (++n.first != 0) return n;
+  if (++n.type != 0) return n;
+  if (++n.ino != 0) return n;
+  ++n.zone;
+  return n;
 }
 
 std::string key_string(const Key& k) {

@@ -34,6 +34,9 @@ struct Key {
 };
 constexpr size_t kKeyBytes = 1 + 8 + 1 + 8 + 8;  // 26
 
+// The smallest key greater than k; k must not be Key::max().
+Key key_successor(const Key& k);
+
 void encode_key(sim::ByteWriter& w, const Key& k);
 Key decode_key(sim::ByteReader& r);
 

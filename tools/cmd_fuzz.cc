@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -29,7 +30,8 @@ const char* kFuzzHelp =
     "  --time DURATION        run until DURATION has passed (e.g. 90s, 10m, 2h)\n"
     "  --jobs J               parallel runs (default: 2)\n"
     "  --campaign-seed S      run k uses seed splitmix64(S, k) (default 0)\n"
-    "  --shard i/n            run only the runs k with k mod n == i\n"
+    "  --shard i/n|auto       run only the runs k with k mod n == i; auto reads JOB_COMPLETION_INDEX\n"
+    "                         (+ --shard-count), SLURM_ARRAY_TASK_ID/COUNT, or SIMFS_SHARD=i/n\n"
     "  --bug NAME             run every scenario with this planted bug\n"
     "  --artifacts DIR        write trace, tape and replay command per unique failure (default: artifacts)\n"
     "  --junit FILE           write JUnit XML\n"
@@ -102,6 +104,50 @@ struct Progress {
   }
 };
 
+// --shard auto: Kubernetes Indexed Job (JOB_COMPLETION_INDEX, with --shard-count), Slurm
+// arrays (SLURM_ARRAY_TASK_ID / _COUNT / _MIN), or SIMFS_SHARD=i/n (e.g. from a GitHub Actions
+// matrix: SIMFS_SHARD=${{ strategy.job-index }}/${{ strategy.job-total }}); otherwise 0/1.
+bool resolve_auto_shard(uint64_t count_flag, uint64_t* i, uint64_t* n, std::string* why) {
+  auto env = [](const char* name) -> std::optional<uint64_t> {
+    const char* v = std::getenv(name);
+    if (!v) return std::nullopt;
+    return parse_seed(v, nullptr);
+  };
+  if (const char* k = std::getenv("JOB_COMPLETION_INDEX")) {
+    auto idx = parse_seed(k, nullptr);
+    if (!idx || count_flag == 0 || *idx >= count_flag) {
+      *why = "JOB_COMPLETION_INDEX needs --shard-count N (spec.completions) with index < N";
+      return false;
+    }
+    *i = *idx, *n = count_flag, *why = "Kubernetes JOB_COMPLETION_INDEX";
+    return true;
+  }
+  if (auto id = env("SLURM_ARRAY_TASK_ID")) {
+    auto count = env("SLURM_ARRAY_TASK_COUNT");
+    const uint64_t min = env("SLURM_ARRAY_TASK_MIN").value_or(0);
+    if (!count || *count == 0 || *id < min || *id - min >= *count) {
+      *why = "SLURM_ARRAY_TASK_ID/_COUNT/_MIN are inconsistent";
+      return false;
+    }
+    *i = *id - min, *n = *count, *why = "Slurm array";
+    return true;
+  }
+  if (const char* s = std::getenv("SIMFS_SHARD")) {
+    const std::string v = s;
+    const size_t slash = v.find('/');
+    auto a = slash == std::string::npos ? std::nullopt : parse_seed(v.substr(0, slash), nullptr);
+    auto b = slash == std::string::npos ? std::nullopt : parse_seed(v.substr(slash + 1), nullptr);
+    if (!a || !b || *b == 0 || *a >= *b) {
+      *why = "SIMFS_SHARD must be i/n with 0 <= i < n";
+      return false;
+    }
+    *i = *a, *n = *b, *why = "SIMFS_SHARD";
+    return true;
+  }
+  *i = 0, *n = 1, *why = "no shard environment found";
+  return true;
+}
+
 bool make_dirs(const std::string& path) {
   std::string cur;
   for (size_t i = 0; i <= path.size(); ++i) {
@@ -122,7 +168,8 @@ int cmd_fuzz(Args& args, const std::string& prog) {
   std::optional<uint64_t> runs;
   std::optional<int64_t> time_ms;
   uint64_t jobs = 2, campaign_seed = 0, stop_after = 0;
-  uint64_t shard_i = 0, shard_n = 1;
+  uint64_t shard_i = 0, shard_n = 1, shard_count_flag = 0;
+  bool shard_auto = false;
   int64_t timeout_ms = 60000;
   uint64_t shrink_runs = 300;
   bool shrink = true;
@@ -149,7 +196,15 @@ int cmd_fuzz(Args& args, const std::string& prog) {
       auto s = parse_seed(*v, &err);
       if (!s) return usage_error(err);
       campaign_seed = *s;
+    } else if (auto v = args.option("--shard-count", &missing)) {
+      auto n = parse_seed(*v, &err);
+      if (!n || *n == 0) return usage_error("bad --shard-count '" + *v + "'");
+      shard_count_flag = *n;
     } else if (auto v = args.option("--shard", &missing)) {
+      if (*v == "auto") {
+        shard_auto = true;
+        continue;
+      }
       const size_t slash = v->find('/');
       std::optional<uint64_t> i, n;
       if (slash != std::string::npos) {
@@ -188,6 +243,12 @@ int cmd_fuzz(Args& args, const std::string& prog) {
     } else {
       scen_names.push_back(args.next());
     }
+  }
+  if (shard_auto) {
+    std::string why;
+    if (!resolve_auto_shard(shard_count_flag, &shard_i, &shard_n, &why)) return usage_error(why);
+    std::fprintf(stderr, "fuzz: --shard auto: shard %llu/%llu (%s)\n", static_cast<unsigned long long>(shard_i),
+                 static_cast<unsigned long long>(shard_n), why.c_str());
   }
   if (scen_names.empty()) return usage_error("no scenario given (see 'simfs list')");
   for (const auto& s : scen_names) {

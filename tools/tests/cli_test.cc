@@ -296,6 +296,84 @@ TEST(Export, CommandWritesFilesAndRejectsBadInput) {
   fs::remove_all(dir);
 }
 
+std::vector<nlohmann::json> jsonl(const fs::path& p) {
+  std::vector<nlohmann::json> out;
+  std::ifstream in(p);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
+  }
+  return out;
+}
+
+TEST(Merge, ShardsMergeToTheUnshardedCampaignWhateverTheOrder) {
+  fs::path dir = temp_dir("merge");
+  const std::string art = (dir / "a").string();
+  std::vector<std::string> shards;
+
+  for (int i = 0; i < 3; ++i) {
+    shards.push_back((dir / ("r" + std::to_string(i) + ".jsonl")).string());
+    simfs({"fuzz", "register", "--runs", "24", "--shard", std::to_string(i) + "/3", "--bug", "ack_before_durable",
+           "--results", shards.back(), "--artifacts", art, "--no-shrink"});
+  }
+  const std::string whole = (dir / "whole.jsonl").string();
+  simfs({"fuzz", "register", "--runs", "24", "--bug", "ack_before_durable", "--results", whole, "--artifacts", art,
+         "--no-shrink"});
+  const std::string m1 = (dir / "m1.jsonl").string(), m2 = (dir / "m2.jsonl").string();
+  ChildResult r1 = simfs({"merge", shards[2], shards[0], shards[1], "-o", m1});
+  ChildResult r2 = simfs({"merge", shards[0], shards[1], shards[2], "-o", m2, "--junit", (dir / "j.xml").string()});
+  EXPECT_EQ(r1.exit_code, r2.exit_code);
+  auto a = jsonl(m1), b = jsonl(m2), w = jsonl(whole);
+  EXPECT_EQ(a, b) << "merge output must not depend on input order";
+  ASSERT_FALSE(a.empty());
+  ASSERT_FALSE(w.empty());
+  EXPECT_EQ(a.back()["runs"], w.back()["runs"]);
+  EXPECT_EQ(a.back()["failures"], w.back()["failures"]);
+  // Same unique failures, same representatives (smallest k) and counts.
+  std::map<std::string, std::tuple<uint64_t, uint64_t>> fa, fw;
+  for (size_t i = 0; i + 1 < a.size(); ++i) fa[a[i]["fingerprint"]] = {a[i]["k"], a[i]["count"]};
+  for (size_t i = 0; i + 1 < w.size(); ++i) fw[w[i]["fingerprint"]] = {w[i]["k"], w[i]["count"]};
+  EXPECT_EQ(fa, fw);
+  EXPECT_EQ(r1.exit_code, w.back()["failures"].get<int>() > 0 ? 1 : 0);
+  fs::remove_all(dir);
+}
+
+TEST(Merge, RejectsMixedOrBrokenInputs) {
+  fs::path dir = temp_dir("merge-bad");
+  const std::string a = (dir / "a.jsonl").string(), b = (dir / "b.jsonl").string();
+  simfs({"fuzz", "register", "--runs", "2", "--shard", "0/2", "--results", a, "--artifacts", (dir / "x").string()});
+  simfs({"fuzz", "register", "--runs", "2", "--shard", "1/2", "--campaign-seed", "9", "--results", b, "--artifacts",
+         (dir / "x").string()});
+  EXPECT_EQ(simfs({"merge", a, b}).exit_code, 3);  // different campaigns
+  EXPECT_EQ(simfs({"merge", a, a}).exit_code, 3);  // a shard twice
+  std::ofstream((dir / "t.jsonl").string()) << "{\"k\":1,\"fingerprint\":\"x\"}\n";  // no summary line
+  EXPECT_EQ(simfs({"merge", (dir / "t.jsonl").string()}).exit_code, 3);
+  EXPECT_EQ(simfs({"merge", (dir / "missing.jsonl").string()}).exit_code, 2);
+  EXPECT_EQ(simfs({"merge"}).exit_code, 2);
+  fs::remove_all(dir);
+}
+
+TEST(Fuzz, ShardAutoReadsTheEnvironment) {
+  // Through /bin/sh so the variables reach the child.
+  fs::path dir = temp_dir("auto");
+  const std::string res = (dir / "r.jsonl").string();
+  const std::string cmd = std::string("SIMFS_SHARD=2/4 ") + SIMFS_BINARY + " fuzz register --runs 8 --shard auto --results " +
+                          res + " --artifacts " + (dir / "x").string();
+  ChildResult r = run_child({"/bin/sh", "-c", cmd}, 60000, true);
+  EXPECT_EQ(r.exit_code, 0);
+  auto lines = jsonl(res);
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines.back()["shard"], "2/4");
+  EXPECT_EQ(lines.back()["runs"], 2);
+  const std::string slurm = std::string("SLURM_ARRAY_TASK_ID=5 SLURM_ARRAY_TASK_MIN=4 SLURM_ARRAY_TASK_COUNT=2 ") + SIMFS_BINARY +
+                            " fuzz register --runs 8 --shard auto --results " + res + " --artifacts " + (dir / "x").string();
+  EXPECT_EQ(run_child({"/bin/sh", "-c", slurm}, 60000, true).exit_code, 0);
+  EXPECT_EQ(jsonl(res).back()["shard"], "1/2");
+  const std::string k8s = std::string("JOB_COMPLETION_INDEX=1 ") + SIMFS_BINARY + " fuzz register --runs 4 --shard auto";
+  EXPECT_EQ(run_child({"/bin/sh", "-c", k8s}, 60000, true).exit_code, 2);  // needs --shard-count
+  fs::remove_all(dir);
+}
+
 TEST(Fuzz, CleanCampaignPasses) {
   fs::path dir = temp_dir("fuzz-clean");
   ChildResult r = simfs({"fuzz", "register", "--runs", "12", "--jobs", "2", "--results", (dir / "r.jsonl").string(),

@@ -1,0 +1,365 @@
+#include "fs/btree.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "fs/assert.h"
+
+namespace simfs::fs {
+namespace {
+
+// Index of the first entry with a key >= key, or entries.size().
+size_t lower_index(const BtreeNode& n, const Key& key) {
+  auto it = std::lower_bound(n.entries.begin(), n.entries.end(), key,
+                             [](const BtreeEntry& e, const Key& k) { return e.key() < k; });
+  return static_cast<size_t>(it - n.entries.begin());
+}
+
+// Index of the first entry with a key > key, or entries.size().
+size_t upper_index(const BtreeNode& n, const Key& key) {
+  auto it = std::upper_bound(n.entries.begin(), n.entries.end(), key,
+                             [](const Key& k, const BtreeEntry& e) { return k < e.key(); });
+  return static_cast<size_t>(it - n.entries.begin());
+}
+
+// How many entries go to the left half when splitting `n` (at least 2 entries). Picking the
+// boundary closest to the byte midpoint leaves the halves differing by at most one entry, so
+// each half holds at least (total - largest entry) / 2 bytes: above the low water whenever the
+// total is over the fill limit and no entry exceeds half of it (BtreeConfig::valid()).
+size_t split_point(const BtreeNode& n) {
+  FS_ASSERT(n.entries.size() >= 2);
+  size_t total = n.bytes_used();
+  size_t best = 1, best_diff = SIZE_MAX, prefix = 0;
+  for (size_t m = 1; m < n.entries.size(); ++m) {
+    prefix += n.entry_bytes(n.entries[m - 1]);
+    size_t diff = 2 * prefix > total ? 2 * prefix - total : total - 2 * prefix;
+    if (diff < best_diff) {
+      best = m;
+      best_diff = diff;
+    }
+  }
+  return best;
+}
+
+std::pair<BtreeNode, BtreeNode> split_node(BtreeNode n) {
+  size_t m = split_point(n);
+  BtreeNode left, right;
+  left.level = right.level = n.level;
+  left.entries.assign(std::make_move_iterator(n.entries.begin()),
+                      std::make_move_iterator(n.entries.begin() + static_cast<ptrdiff_t>(m)));
+  right.entries.assign(std::make_move_iterator(n.entries.begin() + static_cast<ptrdiff_t>(m)),
+                       std::make_move_iterator(n.entries.end()));
+  return {std::move(left), std::move(right)};
+}
+
+BtreeEntry parent_entry(const Key& key, BlockRef child) {
+  BtreeEntry e;
+  e.item.key = key;
+  e.child = child;
+  return e;
+}
+
+}  // namespace
+
+// A node on the path from the root to the leaf being modified.
+struct Btree::Level {
+  BtreeNode node;
+  BlockRef ref;
+  BlockPtr block;
+  size_t child = 0;  // parents: index of the entry followed downwards
+};
+
+// New contents for a block: `origin` is the block it replaces (empty for a new one).
+struct Btree::Out {
+  BtreeNode node;
+  BlockRef origin;
+  BlockPtr block;
+};
+
+// Collects an operation's block changes so that nothing touches the cache until every read and
+// allocation has succeeded: apply() makes them, abort() gives back what was allocated.
+class Btree::Writer {
+ public:
+  explicit Writer(Btree& t) : t_(t) {}
+
+  // Chooses where `out` is written: in place if its origin was allocated in this transaction,
+  // else in a newly allocated block (and the origin is freed). False when allocation fails.
+  bool place(Out out, BlockRef* ref) {
+    FS_ASSERT(!out.node.entries.empty());
+    if (!out.origin.empty() && out.block && t_.txn_blocks_.contains(out.origin.blkno)) {
+      *ref = out.origin;
+    } else {
+      uint64_t blkno = t_.alloc_.alloc();
+      if (blkno == 0) return false;
+      allocated_.push_back(blkno);
+      *ref = BlockRef{blkno, t_.alloc_.next_seq()};
+      if (!out.origin.empty()) retire(out.origin);
+      out.block = nullptr;
+    }
+    writes_.push_back({*ref, std::move(out)});
+    return true;
+  }
+
+  void retire(BlockRef ref) {
+    if (!ref.empty()) freed_.push_back(ref.blkno);
+  }
+
+  sim::Errno abort(sim::Errno e) {
+    for (uint64_t blkno : allocated_) t_.alloc_.free(blkno);
+    allocated_.clear();
+    return e;
+  }
+
+  void apply() {
+    for (auto& [ref, out] : writes_) {
+      BlockPtr b = out.block ? out.block : t_.cache_.create(ref, btree_magic(out.node.level));
+      FS_ASSERT(b->ref == ref && b->magic == btree_magic(out.node.level));
+      encode_node(out.node, b->payload());
+      t_.cache_.mark_dirty(b);
+    }
+    for (uint64_t blkno : allocated_) t_.txn_blocks_.insert(blkno);
+    for (uint64_t blkno : freed_) {
+      t_.txn_blocks_.erase(blkno);
+      t_.alloc_.free(blkno);
+    }
+  }
+
+ private:
+  Btree& t_;
+  std::vector<uint64_t> allocated_;
+  std::vector<uint64_t> freed_;
+  std::vector<std::pair<BlockRef, Out>> writes_;
+};
+
+Btree::Btree(BlockCache& cache, BtreeAllocator alloc, BtreeRoot root, BtreeConfig config)
+    : cache_(cache), alloc_(std::move(alloc)), root_(root), config_(config) {
+  FS_ASSERT(config_.valid());
+  FS_ASSERT(alloc_.alloc && alloc_.free && alloc_.next_seq);
+  FS_ASSERT((root_.height == 0) == root_.ref.empty());
+}
+
+sim::Errno Btree::read_node(BlockRef ref, uint8_t level, BtreeNode* out, BlockPtr* block) {
+  BlockPtr b;
+  if (sim::Errno e = cache_.read(ref, btree_magic(level), &b); e != sim::kOk) return e;
+  std::string problem;
+  // Intact but malformed (or empty) contents are a broken structure: retrying cannot help.
+  if (!decode_node(b->payload(), out, &problem) || out->level != level || out->entries.empty()) return EIO;
+  if (block) *block = std::move(b);
+  return sim::kOk;
+}
+
+sim::Errno Btree::lookup(const Key& key, Item* out) {
+  BlockRef ref = root_.ref;
+  for (int level = root_.height - 1; level >= 0; --level) {
+    BtreeNode n;
+    if (sim::Errno e = read_node(ref, static_cast<uint8_t>(level), &n, nullptr); e != sim::kOk) return e;
+    size_t i = lower_index(n, key);
+    if (i == n.entries.size()) return ENOENT;
+    if (n.leaf()) {
+      if (n.entries[i].key() != key) return ENOENT;
+      *out = n.entries[i].item;
+      return sim::kOk;
+    }
+    ref = n.entries[i].child;
+  }
+  return ENOENT;
+}
+
+sim::Errno Btree::next(const Key& key, Item* out) {
+  // The first child whose largest key is >= key holds the answer, so no backtracking.
+  BlockRef ref = root_.ref;
+  for (int level = root_.height - 1; level >= 0; --level) {
+    BtreeNode n;
+    if (sim::Errno e = read_node(ref, static_cast<uint8_t>(level), &n, nullptr); e != sim::kOk) return e;
+    size_t i = lower_index(n, key);
+    if (i == n.entries.size()) return ENOENT;
+    if (n.leaf()) {
+      *out = n.entries[i].item;
+      return sim::kOk;
+    }
+    ref = n.entries[i].child;
+  }
+  return ENOENT;
+}
+
+sim::Errno Btree::prev_in(BlockRef ref, uint8_t level, const Key& key, Item* out) {
+  BtreeNode n;
+  if (sim::Errno e = read_node(ref, level, &n, nullptr); e != sim::kOk) return e;
+  if (n.leaf()) {
+    size_t i = upper_index(n, key);
+    if (i == 0) return ENOENT;
+    *out = n.entries[i - 1].item;
+    return sim::kOk;
+  }
+  // The answer is in the first child reaching key, or else it is the largest item of the child
+  // before it (whose keys are all < key).
+  size_t i = std::min(lower_index(n, key), n.entries.size() - 1);
+  sim::Errno e = prev_in(n.entries[i].child, static_cast<uint8_t>(level - 1), key, out);
+  if (e != ENOENT || i == 0) return e;
+  return prev_in(n.entries[i - 1].child, static_cast<uint8_t>(level - 1), key, out);
+}
+
+sim::Errno Btree::prev(const Key& key, Item* out) {
+  if (root_.height == 0) return ENOENT;
+  return prev_in(root_.ref, static_cast<uint8_t>(root_.height - 1), key, out);
+}
+
+sim::Errno Btree::for_each(const Key& first, const Key& last, const std::function<bool(const Item&)>& fn) {
+  // Keys strictly increase each round, so this ends after at most one round per item.
+  Key at = first;
+  for (;;) {
+    Item item;
+    sim::Errno e = next(at, &item);
+    if (e == ENOENT) return sim::kOk;
+    if (e != sim::kOk) return e;
+    if (item.key > last || !fn(item) || item.key == Key::max()) return sim::kOk;
+    at = key_successor(item.key);
+  }
+}
+
+sim::Errno Btree::insert(const Item& item) { return modify(Op::kInsert, item); }
+sim::Errno Btree::update(const Item& item) { return modify(Op::kUpdate, item); }
+sim::Errno Btree::erase(const Key& key) {
+  Item item;
+  item.key = key;
+  return modify(Op::kErase, item);
+}
+
+sim::Errno Btree::modify(Op op, const Item& item) {
+  if (op != Op::kErase && item.value.size() > config_.value_bytes_max) return EINVAL;
+  const size_t cap = config_.entries_bytes_max;
+  Writer w(*this);
+
+  if (root_.height == 0) {
+    if (op != Op::kInsert) return ENOENT;
+    Out leaf;
+    leaf.node.entries.push_back({item, {}});
+    BlockRef ref;
+    if (!w.place(std::move(leaf), &ref)) return w.abort(ENOSPC);
+    w.apply();
+    root_ = {ref, 1};
+    return sim::kOk;
+  }
+
+  // Read the whole path first: a failed read leaves the tree untouched.
+  std::vector<Level> path;
+  BlockRef ref = root_.ref;
+  for (int level = root_.height - 1; level >= 0; --level) {
+    Level l;
+    l.ref = ref;
+    if (sim::Errno e = read_node(ref, static_cast<uint8_t>(level), &l.node, &l.block); e != sim::kOk) return e;
+    if (!l.node.leaf()) {
+      size_t i = lower_index(l.node, item.key);
+      if (i == l.node.entries.size()) {
+        // Beyond the largest key: only an insert continues, appending to the last child.
+        if (op != Op::kInsert) return ENOENT;
+        i = l.node.entries.size() - 1;
+      }
+      l.child = i;
+      ref = l.node.entries[i].child;
+    }
+    path.push_back(std::move(l));
+  }
+
+  std::vector<BtreeEntry>& items = path.back().node.entries;
+  size_t i = lower_index(path.back().node, item.key);
+  bool found = i < items.size() && items[i].key() == item.key;
+  switch (op) {
+    case Op::kInsert:
+      if (found) return EEXIST;
+      items.insert(items.begin() + static_cast<ptrdiff_t>(i), BtreeEntry{item, {}});
+      break;
+    case Op::kUpdate:
+      if (!found) return ENOENT;
+      items[i].item = item;
+      break;
+    case Op::kErase:
+      if (!found) return ENOENT;
+      items.erase(items.begin() + static_cast<ptrdiff_t>(i));
+      break;
+  }
+
+  // Bottom-up: balance each changed node against its parent, write it, and fix the parent's
+  // entries (their keys follow the children's largest keys).
+  Out cur{std::move(path.back().node), path.back().ref, path.back().block};
+  for (size_t d = path.size() - 1; d > 0; --d) {
+    Level& parent = path[d - 1];
+    size_t lo = parent.child, hi = parent.child;
+    std::vector<Out> outs;
+    size_t used = cur.node.bytes_used();
+    if (used > cap) {
+      // Split to the left: the new block takes the smaller keys, the existing one keeps its
+      // largest key.
+      auto [left, right] = split_node(std::move(cur.node));
+      outs.push_back({std::move(left), {}, nullptr});
+      outs.push_back({std::move(right), cur.origin, cur.block});
+    } else if (used < config_.low_water()) {
+      // Join with a sibling, or refill from it when both do not fit in one block.
+      size_t s = parent.child > 0 ? parent.child - 1 : parent.child + 1;
+      if (s >= parent.node.entries.size()) return w.abort(EIO);  // a non-root parent with one child
+      Out sib{{}, parent.node.entries[s].child, nullptr};
+      if (sim::Errno e = read_node(sib.origin, cur.node.level, &sib.node, &sib.block); e != sim::kOk) return w.abort(e);
+      lo = std::min(s, parent.child);
+      hi = std::max(s, parent.child);
+      Out& left = s < parent.child ? sib : cur;
+      Out& right = s < parent.child ? cur : sib;
+      BtreeNode all;
+      all.level = cur.node.level;
+      all.entries = std::move(left.node.entries);
+      for (BtreeEntry& e : right.node.entries) all.entries.push_back(std::move(e));
+      if (all.bytes_used() <= cap) {
+        w.retire(left.origin);
+        outs.push_back({std::move(all), right.origin, right.block});
+      } else {
+        auto [l, r] = split_node(std::move(all));
+        outs.push_back({std::move(l), left.origin, left.block});
+        outs.push_back({std::move(r), right.origin, right.block});
+      }
+    } else {
+      outs.push_back(std::move(cur));
+    }
+
+    std::vector<BtreeEntry> repl;
+    for (Out& o : outs) {
+      if (o.node.entries.empty()) return w.abort(EIO);  // only when the sibling was empty: corrupt
+      Key last = o.node.last_key();
+      BlockRef r;
+      if (!w.place(std::move(o), &r)) return w.abort(ENOSPC);
+      repl.push_back(parent_entry(last, r));
+    }
+    std::vector<BtreeEntry>& pe = parent.node.entries;
+    pe.erase(pe.begin() + static_cast<ptrdiff_t>(lo), pe.begin() + static_cast<ptrdiff_t>(hi) + 1);
+    pe.insert(pe.begin() + static_cast<ptrdiff_t>(lo), repl.begin(), repl.end());
+    cur = Out{std::move(parent.node), parent.ref, parent.block};
+  }
+
+  // The root has no siblings: it shrinks or grows the tree by a level instead.
+  BtreeRoot new_root = root_;
+  if (cur.node.entries.empty()) {
+    w.retire(cur.origin);
+    new_root = {};
+  } else if (!cur.node.leaf() && cur.node.entries.size() == 1) {
+    w.retire(cur.origin);
+    new_root = {cur.node.entries[0].child, static_cast<uint8_t>(root_.height - 1)};
+  } else if (cur.node.bytes_used() > cap) {
+    if (root_.height >= kBtreeHeightMax) return w.abort(EFBIG);
+    uint8_t level = cur.node.level;
+    auto [left, right] = split_node(std::move(cur.node));
+    Key lkey = left.last_key(), rkey = right.last_key();
+    BlockRef lref, rref, top_ref;
+    if (!w.place({std::move(left), {}, nullptr}, &lref)) return w.abort(ENOSPC);
+    if (!w.place({std::move(right), cur.origin, cur.block}, &rref)) return w.abort(ENOSPC);
+    Out top;
+    top.node.level = static_cast<uint8_t>(level + 1);
+    top.node.entries = {parent_entry(lkey, lref), parent_entry(rkey, rref)};
+    if (!w.place(std::move(top), &top_ref)) return w.abort(ENOSPC);
+    new_root = {top_ref, static_cast<uint8_t>(root_.height + 1)};
+  } else {
+    if (!w.place(std::move(cur), &new_root.ref)) return w.abort(ENOSPC);
+  }
+  w.apply();
+  root_ = new_root;
+  return sim::kOk;
+}
+
+}  // namespace simfs::fs

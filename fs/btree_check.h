@@ -1,0 +1,30 @@
+// check_tree: a structural checker for one btree, the btree part of fsck.
+//
+// Contract: walks every block reachable from `root` and returns a description of the first
+// violation found, or an empty string when the tree is sound. The walk is depth first in key
+// order and the checks run in a fixed order per block, so the same tree always yields the same
+// message. Checked, in order:
+// - the root: height within kBtreeHeightMax, and an empty ref exactly when the height is 0;
+// - each reference: no block referenced twice; the block reads back (crc, magic, fsid, blkno,
+//   seq); a block of the other kind where one was expected is reported as unbalanced (a leaf
+//   above level 0 or a parent at level 0);
+// - each block: it decodes; its level field equals height - 1 - depth (so every leaf is at the
+//   same depth); fill within config.entries_bytes_max and, except for the root, at least
+//   config.low_water(); a root leaf holds an item and a root parent at least two children;
+//   values within config.value_bytes_max;
+// - keys: strictly increasing within a block; every key in a child greater than the previous
+//   sibling's parent key (ordering across blocks); each parent key equal to its child's largest.
+// It reads through the cache, so dirty (uncommitted) blocks are checked as they stand.
+#pragma once
+
+#include <string>
+
+#include "fs/block_cache.h"
+#include "fs/btree.h"
+#include "fs/format.h"
+
+namespace simfs::fs {
+
+std::string check_tree(BlockCache& cache, const BtreeRoot& root, const BtreeConfig& config);
+
+}  // namespace simfs::fs
