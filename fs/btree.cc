@@ -293,7 +293,7 @@ sim::Errno Btree::modify(Op op, const Item& item) {
       auto [left, right] = split_node(std::move(cur.node));
       outs.push_back({std::move(left), {}, nullptr});
       outs.push_back({std::move(right), cur.origin, cur.block});
-    } else if (used < config_.low_water() && false) {
+    } else if (used < config_.low_water()) {
       // Join with a sibling, or refill from it when both do not fit in one block.
       size_t s = parent.child > 0 ? parent.child - 1 : parent.child + 1;
       if (s >= parent.node.entries.size()) return w.abort(EIO);  // a non-root parent with one child
