@@ -117,6 +117,13 @@ void BlockCache::evict_if_over_capacity() {
   }
 }
 
+bool BlockCache::forget(uint64_t blkno) {
+  auto it = blocks_.find(blkno);
+  if (it == blocks_.end()) return false;
+  blocks_.erase(it);
+  return true;
+}
+
 sim::Errno BlockCache::writeback(const SuperBlock& super) {
   FS_ASSERT(super.fsid == fsid_);
   sim::LockGuard guard(writeback_mu_);

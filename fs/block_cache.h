@@ -60,6 +60,12 @@ class BlockCache {
   sim::Errno read(BlockRef ref, BlockMagic magic, BlockPtr* out);
   BlockPtr create(BlockRef ref, BlockMagic magic);
   void mark_dirty(const BlockPtr& b);
+  // Drops a block without writing it back: for a block freed in the transaction that created it,
+  // which was never durable and which nothing durable references. Its number may be reused by
+  // create() at once. (A writeback already in flight may still write the old contents, which is
+  // harmless: the block is free, and a later writeback of a reuse lands after it.)
+  // Returns false if the block was not cached.
+  bool forget(uint64_t blkno);
   sim::Errno writeback(const SuperBlock& super);
 
   size_t cached_count() const { return blocks_.size(); }

@@ -176,7 +176,12 @@ const std::string_view kFormatDescription =
     "super meta_alloc[2] alloc_root\n"
     "super data_alloc alloc_root\n"
     "super server_meta_avail[2] alloc_list_head\n"
-    "super server_meta_freed[2] alloc_list_head\n";
+    "super server_meta_freed[2] alloc_list_head\n"
+    "magic btree_leaf 0x53464C54 btree_parent 0x53465054\n"
+    "key zone u8, ino u64, type u8, first u64, second u64\n"
+    "btree_block level u8, reserved u8, count u16, then entries\n"
+    "btree_leaf_item key, seq u64, flags u8 (bit 0 deletion), value_len u16, value\n"
+    "btree_parent_entry key (largest key of the child), child ref\n";
 
 uint64_t format_hash() {
   uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a 64 offset basis
