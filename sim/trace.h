@@ -4,7 +4,7 @@
 // canonical content of every event (not the header, which holds build and host data), so two
 // runs agree on the digest iff they produced the same events. It is computed whether or not a
 // sink is attached; writing JSON Lines happens only with a sink. With no sink an event costs
-// one pass of FNV-1a over its kind, keys and values (tens of ns), and no allocation.
+// a word-at-a-time hash over its kind, keys and values (tens of ns), and no allocation.
 //
 // Format (JSON Lines): line 1 is the header object {"format":"simfs-trace","version":1,...};
 // then one event per line; the last line is {"end":true, "digest":"0x...", ...}.
@@ -21,21 +21,36 @@
 
 namespace sim {
 
+// A field name: always a string literal, so its length and whether it needs escaping are known
+// at compile time (no strlen or scan per field per event).
+struct TraceKey {
+  const char* s;
+  uint32_t n;
+  bool plain;  // needs no JSON escaping: decided at compile time, so the hot path skips it
+  template <size_t N>
+  consteval TraceKey(const char (&k)[N]) : s(k), n(N - 1), plain(true) {
+    for (size_t i = 0; i + 1 < N; ++i) {
+      const auto u = static_cast<unsigned char>(k[i]);
+      if (u < 0x20 || u >= 0x80 || k[i] == '"' || k[i] == '\\') plain = false;
+    }
+  }
+};
+
 struct TraceField {
   enum class Type : uint8_t { kU64, kI64, kStr, kBool };
-  const char* key;
+  TraceKey key;
   Type type;
   uint64_t num = 0;
   std::string_view str;
 
-  TraceField(const char* k, bool v) : key(k), type(Type::kBool), num(v ? 1 : 0) {}
+  TraceField(TraceKey k, bool v) : key(k), type(Type::kBool), num(v ? 1 : 0) {}
   template <std::integral T>
     requires(!std::same_as<T, bool>)
-  TraceField(const char* k, T v)
+  TraceField(TraceKey k, T v)
       : key(k), type(std::is_signed_v<T> ? Type::kI64 : Type::kU64), num(static_cast<uint64_t>(v)) {}
-  TraceField(const char* k, std::string_view v) : key(k), type(Type::kStr), str(v) {}
-  TraceField(const char* k, const char* v) : key(k), type(Type::kStr), str(v) {}
-  TraceField(const char* k, const std::string& v) : key(k), type(Type::kStr), str(v) {}
+  TraceField(TraceKey k, std::string_view v) : key(k), type(Type::kStr), str(v) {}
+  TraceField(TraceKey k, const char* v) : key(k), type(Type::kStr), str(v) {}
+  TraceField(TraceKey k, const std::string& v) : key(k), type(Type::kStr), str(v) {}
 };
 
 class Trace {
@@ -71,7 +86,10 @@ class Trace {
 
  private:
   void hash_bytes(const void* p, size_t n);
-  void hash_u64(uint64_t v) { hash_bytes(&v, sizeof v); }
+  void hash_u64(uint64_t v) {
+    hash_ = (hash_ ^ v) * 0x9E3779B97F4A7C15ull;
+    hash_ ^= hash_ >> 32;
+  }
   void append_json_string(std::string_view s);
 
   std::ostream* out_ = nullptr;
