@@ -24,7 +24,7 @@ ProcessPool::~ProcessPool() {
   }
 }
 
-bool ProcessPool::start(const std::vector<std::string>& argv, uint64_t tag, int timeout_ms) {
+bool ProcessPool::start(const std::vector<std::string>& argv, uint64_t tag, int timeout_ms, bool quiet_stderr) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return false;
   pid_t pid = fork();
@@ -35,8 +35,10 @@ bool ProcessPool::start(const std::vector<std::string>& argv, uint64_t tag, int 
   }
   if (pid == 0) {
     dup2(fds[1], 1);
-    int dn = open("/dev/null", O_WRONLY);
-    if (dn >= 0) dup2(dn, 2);
+    if (quiet_stderr) {
+      int dn = open("/dev/null", O_WRONLY);
+      if (dn >= 0) dup2(dn, 2);
+    }
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);

@@ -21,9 +21,10 @@ class ProcessPool {
   ProcessPool(const ProcessPool&) = delete;
   ProcessPool& operator=(const ProcessPool&) = delete;
 
-  // Starts argv; `tag` comes back with the result. timeout_ms == 0: no limit.
+  // Starts argv; `tag` comes back with the result. timeout_ms == 0: no limit. The child's
+  // stderr goes to /dev/null when quiet_stderr, else to ours.
   // Returns false if the process could not be started.
-  bool start(const std::vector<std::string>& argv, uint64_t tag, int timeout_ms);
+  bool start(const std::vector<std::string>& argv, uint64_t tag, int timeout_ms, bool quiet_stderr = true);
   size_t running() const { return children_.size(); }
   // Blocks until some child finishes (or poll_ms passes, returning false).
   bool wait_one(uint64_t* tag, ChildResult* result, int poll_ms);
