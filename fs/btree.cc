@@ -149,20 +149,12 @@ sim::Errno Btree::read_node(BlockRef ref, uint8_t level, BtreeNode* out, BlockPt
 }
 
 sim::Errno Btree::lookup(const Key& key, Item* out) {
-  BlockRef ref = root_.ref;
-  for (int level = root_.height - 1; level >= 0; --level) {
-    BtreeNode n;
-    if (sim::Errno e = read_node(ref, static_cast<uint8_t>(level), &n, nullptr); e != sim::kOk) return e;
-    size_t i = lower_index(n, key);
-    if (i == n.entries.size()) return ENOENT;
-    if (n.leaf()) {
-      if (n.entries[i].key() != key) return ENOENT;
-      *out = n.entries[i].item;
-      return sim::kOk;
-    }
-    ref = n.entries[i].child;
-  }
-  return ENOENT;
+  // The first item >= key is the one we want, if it has exactly this key.
+  Item found;
+  if (sim::Errno e = next(key, &found); e != sim::kOk) return e;
+  if (found.key != key) return ENOENT;
+  *out = std::move(found);
+  return sim::kOk;
 }
 
 sim::Errno Btree::next(const Key& key, Item* out) {

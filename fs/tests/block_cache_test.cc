@@ -8,7 +8,7 @@
 
 #include "sim/block_device.h"
 #include "sim/simulation.h"
-#include "sim/tests/test_util.h"
+#include "fs/tests/disk_world.h"
 
 namespace simfs::fs {
 namespace {
@@ -17,26 +17,9 @@ using Bytes = std::vector<uint8_t>;
 using Outcome = sim::Simulation::Outcome;
 constexpr uint64_t kFsid = 0xF5F5F5F5ull;
 
-sim::BlockDeviceConfig dev_config() {
-  sim::BlockDeviceConfig c;
-  c.block_size = kBlockSize;
-  c.block_count = 64;
-  return c;
-}
-
-// One node with the metadata device attached; tests run their body in a task of that node.
-struct World {
-  explicit World(uint64_t seed) : s(seed), n(s.add_node("n")), dev(s, 0, "meta", dev_config()), h((n.start(), dev.attach(n))) {}
-  void run(std::function<void()> body) {
-    n.spawn("test", std::move(body));
-    auto r = s.run(sim::kTimeNever);
-    EXPECT_EQ(r.outcome, Outcome::kQuiescent) << r.message;
-  }
-  sim::Simulation s;
-  sim::Node& n;
-  sim::BlockDevice dev;
-  std::unique_ptr<sim::DiskHandle> h;
-  sim::testing::ShutdownGuard guard{s};
+// One node with the metadata device (64 blocks) attached.
+struct World : testing::DiskWorld {
+  explicit World(uint64_t seed) : DiskWorld(seed, 64) {}
 };
 
 SuperBlock make_super(uint64_t seq) {

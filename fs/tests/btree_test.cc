@@ -14,7 +14,7 @@
 #include "fs/btree_check.h"
 #include "sim/block_device.h"
 #include "sim/simulation.h"
-#include "sim/tests/test_util.h"
+#include "fs/tests/disk_world.h"
 
 namespace simfs::fs {
 namespace {
@@ -30,24 +30,8 @@ BtreeConfig small_config() {
   return c;
 }
 
-struct World {
-  static sim::BlockDeviceConfig dev_config() {
-    sim::BlockDeviceConfig c;
-    c.block_size = kBlockSize;
-    c.block_count = 1 << 14;
-    return c;
-  }
-  explicit World(uint64_t seed) : s(seed), n(s.add_node("n")), dev(s, 0, "meta", dev_config()), h((n.start(), dev.attach(n))) {}
-  void run(std::function<void()> body) {
-    n.spawn("test", std::move(body));
-    auto r = s.run(sim::kTimeNever);
-    EXPECT_EQ(r.outcome, Outcome::kQuiescent) << r.message;
-  }
-  sim::Simulation s;
-  sim::Node& n;
-  sim::BlockDevice dev;
-  std::unique_ptr<sim::DiskHandle> h;
-  sim::testing::ShutdownGuard guard{s};
+struct World : testing::DiskWorld {
+  explicit World(uint64_t seed) : DiskWorld(seed, 1 << 14) {}
 };
 
 // Hands out fresh block numbers; freed ones become reusable only after commit(), like a real
