@@ -1,0 +1,199 @@
+#include "fs/mount.h"
+
+#include <algorithm>
+
+#include "fs/assert.h"
+#include "fs/items.h"
+
+namespace simfs::fs {
+
+namespace {
+// Data block 0 is never handed out, like metadata block 0, so 0 can mean "hole".
+constexpr uint64_t kDataBlknoFirst = 1;
+}  // namespace
+
+sim::Errno mkfs(sim::Node& node, sim::DiskHandle& meta, sim::DiskHandle& data, uint64_t fsid) {
+  const uint64_t meta_blocks = meta.block_count();
+  const uint64_t data_blocks = data.block_count();
+  const uint64_t first = kMetaBlknoFirstAllocatable;
+  const uint64_t carve = MetaAlloc::kAvailTarget;
+  if (meta_blocks < first + 4 * carve || data_blocks < 2) return ENOSPC;
+  if (data.block_size() != kDataBlockSize) return EINVAL;
+
+  SuperBlock sb;
+  sb.fsid = fsid;
+  sb.seq = 0;
+  sb.format_hash = format_hash();
+  sb.next_ino = kFirstIno;
+  sb.inode_count = 1;
+  sb.meta_blocks_total = meta_blocks;
+  sb.data_blocks_total = data_blocks;
+
+  MountConfig cfg;
+  cfg.timer = false;
+  std::unique_ptr<Mount> m(new Mount(node, meta, data, cfg, sb));
+  m->meta_->mkfs_seed_avail(first, carve);
+  sim::Errno e = m->meta_->mkfs_free_range(first + carve, meta_blocks - first - carve);
+  if (!e) e = m->data_alloc_->free_range(kDataBlknoFirst, data_blocks - kDataBlknoFirst);
+  if (e) return e;
+  InodeValue root;
+  root.mode = kModeDir | 0755;
+  root.nlink = 2;
+  root.atime_ns = root.mtime_ns = root.ctime_ns = m->now_ns();
+  m->items_->put(inode_key(kRootIno), encode_inode(root));
+  m->touch();
+  sim::LockGuard g(m->mu_);
+  return m->commit();
+}
+
+Mount::Mount(sim::Node& node, sim::DiskHandle& meta, sim::DiskHandle& data, MountConfig cfg, const SuperBlock& sb)
+    : node_(node), meta_disk_(meta), data_(data), cfg_(cfg), sb_(sb), next_ino_(sb.next_ino),
+      alive_(std::make_shared<bool>(true)) {
+  cache_ = std::make_unique<BlockCache>(meta, sb.fsid, cfg.cache_blocks);
+  meta_ = std::make_unique<MetaAlloc>(*cache_, sb);
+  data_alloc_ = std::make_unique<BitmapAlloc>(*cache_, meta_->btree_allocator(), kAllocData, sb.data_alloc);
+  fs_tree_ = std::make_unique<Btree>(*cache_, meta_->btree_allocator(), sb.fs_root);
+  items_ = std::make_unique<ItemCache>(*fs_tree_);
+}
+
+Mount::~Mount() { *alive_ = false; }
+
+sim::Errno Mount::open(sim::Node& node, sim::DiskHandle& meta, sim::DiskHandle& data, MountConfig cfg,
+                       std::unique_ptr<Mount>* out) {
+  out->reset();
+  SuperBlock sb;
+  sim::Errno e = read_super(meta, std::nullopt, &sb);
+  if (e) return e;
+  // A different layout must not be interpreted with this binary's rules.
+  if (sb.format_version != kFormatVersion || sb.format_hash != format_hash()) return EINVAL;
+  if (sb.meta_blocks_total != meta.block_count() || sb.data_blocks_total != data.block_count()) return EINVAL;
+  std::unique_ptr<Mount> m(new Mount(node, meta, data, cfg, sb));
+  e = m->meta_->load();
+  if (e) return e;
+  if (cfg.timer) {
+    std::shared_ptr<bool> alive = m->alive_;
+    Mount* self = m.get();
+    node.spawn("fs.commit_timer", [alive, self] {
+      while (*alive) {
+        sim::this_task::sleep(self->cfg_.commit_interval);
+        if (!*alive || self->stopping_) return;
+        sim::LockGuard g(self->mu_);
+        if (!*alive || self->stopping_) return;
+        (void)self->commit();
+      }
+    }, /*daemon=*/true);
+  }
+  *out = std::move(m);
+  return 0;
+}
+
+sim::Errno Mount::commit() {
+  if (failed_) return failed_;
+  if (!dirty_ && items_->dirty_count() == 0) return 0;
+  sim::Errno e = do_commit();
+  if (e) failed_ = e;
+  return e;
+}
+
+sim::Errno Mount::do_commit() {
+  SuperBlock next = sb_;
+  const uint64_t item_seq = meta_->next_seq();
+  sim::Errno e = items_->write_dirty(item_seq);
+  // Data blocks this transaction stopped using become free in this commit: nothing can
+  // allocate them before the super that records it is durable, since commit holds the mutex.
+  std::sort(data_txn_free_.begin(), data_txn_free_.end());
+  for (size_t i = 0; i < data_txn_free_.size() && !e;) {
+    size_t j = i + 1;
+    while (j < data_txn_free_.size() && data_txn_free_[j] == data_txn_free_[j - 1] + 1) ++j;
+    e = data_alloc_->free_range(data_txn_free_[i], j - i);
+    i = j;
+  }
+  if (!e) e = meta_->prepare_commit(&next);
+  if (e) return e;
+  next.seq = sb_.seq + 1;
+  next.next_ino = next_ino_;
+  next.fs_root = fs_tree_->root();
+  next.data_alloc = data_alloc_->alloc_root();
+  // Ordered data: every data block a committed extent maps is durable before the super.
+  if (!data_txn_alloc_.empty()) {
+    e = data_.flush();
+    if (e) return e;
+  }
+  const size_t blocks = cache_->dirty_count();
+  e = cache_->writeback(next);
+  if (e) return e;
+  fs_tree_->committed();
+  data_alloc_->committed();
+  meta_->committed();
+  items_->clear_dirty();
+  data_txn_alloc_.clear();
+  data_txn_free_.clear();
+  dirty_ = false;
+  sb_ = next;
+  ++stats_.commits;
+  stats_.commit_blocks += blocks;
+  return 0;
+}
+
+sim::Errno Mount::unmount() {
+  sim::LockGuard g(mu_);
+  sim::Errno e = commit();
+  stopping_ = true;
+  *alive_ = false;
+  return e;
+}
+
+sim::Errno Mount::alloc_data(uint64_t* blkno) {
+  sim::Errno e = data_alloc_->alloc(blkno);
+  if (e) return e;
+  data_txn_alloc_.insert(*blkno);
+  touch();
+  return 0;
+}
+
+sim::Errno Mount::free_data(uint64_t blkno) {
+  touch();
+  if (data_txn_alloc_.erase(blkno)) return data_alloc_->free_range(blkno, 1);  // never durable
+  data_txn_free_.push_back(blkno);
+  return 0;
+}
+
+uint64_t Mount::commit_cost(size_t items) const {
+  // Worst case, every dirty item lands in its own leaf and copies its whole path, and a split
+  // adds one block per level.
+  const uint64_t path = fs_tree_->root().height + 2u;
+  return static_cast<uint64_t>(items) * path;
+}
+
+sim::Errno Mount::reserve(size_t items, uint64_t data_blocks, bool deleting) {
+  if (failed_) return failed_;
+  auto short_of_space = [&] {
+    // Data bitmap changes cost metadata blocks too: count them as items.
+    const uint64_t need = commit_cost(items_->dirty_count() + items + 2 * (data_blocks / kBitmapRegionBlocks + 1));
+    const uint64_t floor = deleting ? cfg_.meta_reserve / 2 : cfg_.meta_reserve;
+    const bool meta_short = meta_->free_blocks() < floor + need;
+    const bool data_short = !deleting && data_alloc_->free_count() < data_blocks;
+    return meta_short || data_short;
+  };
+  if (!short_of_space()) return 0;
+  // Committing writes the dirty items (so they stop counting) and turns freed blocks into
+  // free ones at the commit after: commit twice when that is what it takes.
+  for (int i = 0; i < 2 && short_of_space(); ++i) {
+    if (!dirty_ && meta_->pending_free_blocks() == 0) break;
+    dirty_ = true;
+    if (sim::Errno e = commit()) return e;
+  }
+  return short_of_space() ? ENOSPC : 0;
+}
+
+sim::Errno Mount::maybe_commit() {
+  if (items_->dirty_count() > cfg_.dirty_items_max) return commit();
+  return failed_;
+}
+
+Mount::Statfs Mount::statfs() const {
+  return Statfs{sb_.meta_blocks_total, meta_->free_blocks(), sb_.data_blocks_total, data_alloc_->free_count(),
+                next_ino_};
+}
+
+}  // namespace simfs::fs

@@ -1,0 +1,148 @@
+// Mount: one mounted filesystem — its block cache, allocators, fs tree, item cache and the
+// transaction that commits them. The VFS operations (vfs.h) run on top of it.
+//
+// Contract:
+// - mkfs() writes an empty filesystem (a root directory) to a metadata and a data device.
+// - open() mounts: reads and checks the super, loads the allocator lists. The mounted state is
+//   exactly the last durable commit; nothing in memory survives a crash.
+// - Transactions: every VFS operation runs with mutex() held and makes its changes in the item
+//   cache and the allocators; commit() (also with mutex() held) writes them as one atomic unit:
+//   items into the fs tree, freed data blocks into the data bitmap, the metadata allocator's
+//   lists, then BlockCache::writeback, which FLUSHes every block before writing the super with
+//   FUA. File data is written to the data device during the operation and made durable by a
+//   data FLUSH before the super is written, so a committed extent never maps unwritten data.
+// - Commit triggers: sync/fsync call commit(); a timer task commits every commit_interval; an
+//   operation that leaves more than dirty_items_max dirty items commits before returning; an
+//   operation that finds space low commits first to turn freed blocks into free ones.
+// - A failed commit (device error, or ENOSPC the reserve did not prevent) stops the mount:
+//   every later operation returns EIO, and the durable state is still the last commit.
+// - Block numbers freed by a transaction are not reused before its commit is durable (see
+//   meta_alloc.h for metadata; data frees are applied to the bitmap in the commit itself).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <set>
+#include <vector>
+
+#include "fs/bitmap_alloc.h"
+#include "fs/block_cache.h"
+#include "fs/btree.h"
+#include "fs/format.h"
+#include "fs/item_cache.h"
+#include "fs/meta_alloc.h"
+#include "sim/block_device.h"
+#include "sim/node.h"
+#include "sim/sync.h"
+#include "sim/task.h"
+
+namespace simfs::fs {
+
+struct MountConfig {
+  size_t cache_blocks = 4096;
+  sim::Duration commit_interval = 2 * sim::kSecond;
+  size_t dirty_items_max = 1500;
+  // Metadata blocks kept back so a commit always finds the blocks it needs. Operations that
+  // add data fail with ENOSPC below it; deletes may dig into its lower half.
+  uint64_t meta_reserve = 2 * MetaAlloc::kAvailReserve + 64;
+  bool timer = true;  // tests that count commits turn the timer off
+};
+
+// Writes a fresh filesystem. Runs in a task (it does I/O).
+sim::Errno mkfs(sim::Node& node, sim::DiskHandle& meta, sim::DiskHandle& data, uint64_t fsid);
+
+struct MountStats {
+  uint64_t commits = 0;
+  uint64_t commit_blocks = 0;  // dirty metadata blocks written by commits
+};
+
+class Mount {
+ public:
+  // Mounts the filesystem on the devices. `node` runs the commit timer. On error *out is empty.
+  static sim::Errno open(sim::Node& node, sim::DiskHandle& meta, sim::DiskHandle& data, MountConfig cfg,
+                         std::unique_ptr<Mount>* out);
+  ~Mount();
+  Mount(const Mount&) = delete;
+  Mount& operator=(const Mount&) = delete;
+
+  sim::Mutex& mutex() { return mu_; }
+  // With mutex() held. Commits if anything changed since the last commit.
+  sim::Errno commit();
+  // Commits and stops the timer; the Mount is unusable afterwards.
+  sim::Errno unmount();
+  // Non-zero once a commit failed: the error every operation now returns.
+  sim::Errno failed() const { return failed_; }
+
+  // ---- for the VFS (mutex held) ----
+  ItemCache& items() { return *items_; }
+  uint64_t alloc_ino() {
+    touch();
+    return next_ino_++;
+  }
+  sim::Errno alloc_data(uint64_t* blkno);
+  sim::Errno free_data(uint64_t blkno);
+  // Was this data block allocated in the current transaction (so it may be written in place)?
+  bool data_block_is_new(uint64_t blkno) const { return data_txn_alloc_.count(blkno) > 0; }
+  sim::DiskHandle& data_disk() { return data_; }
+  // Makes room for an operation that dirties about `items` items and allocates `data_blocks`
+  // data blocks: commits first if space is short; ENOSPC if it still is.
+  sim::Errno reserve(size_t items, uint64_t data_blocks, bool deleting);
+  // Called after each operation: commits when the transaction has grown past its limit.
+  sim::Errno maybe_commit();
+  void touch() {
+    dirty_ = true;
+    ++mods_;
+  }
+  // Changes made so far (items, allocations): an operation that fails after changing something
+  // cannot be undone, so it stops the mount with fail().
+  uint64_t mods() const { return mods_ + items_->mods(); }
+  void fail(sim::Errno e) {
+    if (!failed_) failed_ = e;
+  }
+
+  struct Statfs {
+    uint64_t meta_blocks_total, meta_blocks_free, data_blocks_total, data_blocks_free, next_ino;
+  };
+  Statfs statfs() const;
+  uint64_t now_ns() const { return static_cast<uint64_t>(node_.local_time()); }
+
+  // ---- inspection ----
+  const SuperBlock& super() const { return sb_; }
+  const MountStats& stats() const { return stats_; }
+  const MountConfig& config() const { return cfg_; }
+  MetaAlloc& meta_alloc() { return *meta_; }
+  BlockCache& cache() { return *cache_; }
+  BitmapAlloc& data_alloc() { return *data_alloc_; }
+  Btree& fs_tree() { return *fs_tree_; }
+
+ private:
+  friend sim::Errno mkfs(sim::Node&, sim::DiskHandle&, sim::DiskHandle&, uint64_t);
+  Mount(sim::Node& node, sim::DiskHandle& meta, sim::DiskHandle& data, MountConfig cfg, const SuperBlock& sb);
+  sim::Errno do_commit();
+  uint64_t commit_cost(size_t items) const;
+  void timer_loop();
+
+  sim::Node& node_;
+  sim::DiskHandle& meta_disk_;
+  sim::DiskHandle& data_;
+  MountConfig cfg_;
+  SuperBlock sb_;  // as last committed
+  std::unique_ptr<BlockCache> cache_;
+  std::unique_ptr<MetaAlloc> meta_;
+  std::unique_ptr<BitmapAlloc> data_alloc_;
+  std::unique_ptr<Btree> fs_tree_;
+  std::unique_ptr<ItemCache> items_;
+  uint64_t next_ino_;
+  std::set<uint64_t> data_txn_alloc_;
+  std::vector<uint64_t> data_txn_free_;
+  bool dirty_ = false;
+  uint64_t mods_ = 0;
+  bool stopping_ = false;
+  sim::Errno failed_ = 0;
+  sim::Mutex mu_;
+  std::shared_ptr<bool> alive_;  // the timer task checks it: a crash may leave it parked
+  MountStats stats_;
+};
+
+}  // namespace simfs::fs
