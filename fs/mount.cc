@@ -89,7 +89,11 @@ sim::Errno Mount::open(sim::Node& node, sim::DiskHandle& meta, sim::DiskHandle& 
 
 sim::Errno Mount::commit() {
   if (failed_) return failed_;
-  if (!dirty_ && items_->dirty_count() == 0) return 0;
+  if (!dirty_ && items_->dirty_count() == 0) {
+    stats_.ops_durable = stats_.ops_committing = stats_.ops_done;  // nothing of theirs to write
+    return 0;
+  }
+  stats_.ops_committing = stats_.ops_done;
   sim::Errno e = do_commit();
   if (e) failed_ = e;
   return e;
@@ -132,6 +136,7 @@ sim::Errno Mount::do_commit() {
   sb_ = next;
   ++stats_.commits;
   stats_.commit_blocks += blocks;
+  stats_.ops_durable = stats_.ops_committing;
   return 0;
 }
 

@@ -55,6 +55,12 @@ sim::Errno mkfs(sim::Node& node, sim::DiskHandle& meta, sim::DiskHandle& data, u
 struct MountStats {
   uint64_t commits = 0;
   uint64_t commit_blocks = 0;  // dirty metadata blocks written by commits
+  // VFS operations finished on this mount, and how many of them the last durable commit and
+  // the commit now being written contain (equal when none is in flight). An observer that
+  // numbers its operations the same way knows which state a crash may leave.
+  uint64_t ops_done = 0;
+  uint64_t ops_durable = 0;
+  uint64_t ops_committing = 0;
 };
 
 class Mount {
@@ -90,6 +96,7 @@ class Mount {
   sim::Errno reserve(size_t items, uint64_t data_blocks, bool deleting);
   // Called after each operation: commits when the transaction has grown past its limit.
   sim::Errno maybe_commit();
+  void op_done() { ++stats_.ops_done; }
   void touch() {
     dirty_ = true;
     ++mods_;

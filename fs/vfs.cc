@@ -21,6 +21,7 @@ class Vfs::Op {
     return e;
   }
   sim::Errno finish(sim::Errno e) {
+    v_.m_.op_done();  // before maybe_commit: a commit made now contains this operation
     if (e == 0) return v_.m_.maybe_commit();
     if (v_.m_.mods() != start_mods_) {
       v_.m_.fail(EIO);

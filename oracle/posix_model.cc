@@ -1,0 +1,232 @@
+#include "oracle/posix_model.h"
+
+#include <cerrno>
+
+namespace oracle {
+
+namespace {
+using Type = ModelInode::Type;
+}
+
+PosixModel::PosixModel() {
+  ModelInode root;
+  root.type = Type::kDir;
+  root.perm = 0755;
+  root.nlink = 2;
+  inodes_[kRoot] = root;
+}
+
+int PosixModel::check_name(std::string_view name) const {
+  if (name.size() > kNameMax) return ENAMETOOLONG;
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string_view::npos) return EINVAL;
+  return 0;
+}
+
+int PosixModel::get_dir(uint64_t dir, const ModelInode** out) const {
+  auto it = inodes_.find(dir);
+  if (it == inodes_.end()) return ENOENT;
+  if (it->second.type != Type::kDir) return ENOTDIR;
+  *out = &it->second;
+  return 0;
+}
+
+int PosixModel::lookup(uint64_t dir, std::string_view name, uint64_t* ino) const {
+  const ModelInode* d = nullptr;
+  if (int e = check_name(name)) return e;
+  if (int e = get_dir(dir, &d)) return e;
+  auto it = d->entries.find(std::string(name));
+  if (it == d->entries.end()) return ENOENT;
+  *ino = it->second;
+  return 0;
+}
+
+int PosixModel::make(uint64_t dir, std::string_view name, ModelInode node, uint64_t new_ino) {
+  const ModelInode* d = nullptr;
+  if (int e = check_name(name)) return e;
+  if (int e = get_dir(dir, &d)) return e;
+  if (d->entries.count(std::string(name))) return EEXIST;
+  if (node.type == Type::kSymlink && node.target.empty()) return ENOENT;
+  if (node.type == Type::kDir) ++inodes_[dir].nlink;
+  inodes_[dir].entries[std::string(name)] = new_ino;
+  inodes_[new_ino] = std::move(node);
+  return 0;
+}
+
+int PosixModel::create(uint64_t dir, std::string_view name, uint32_t perm, uint64_t new_ino) {
+  ModelInode n;
+  n.perm = perm & 07777;
+  n.nlink = 1;
+  return make(dir, name, n, new_ino);
+}
+
+int PosixModel::mkdir(uint64_t dir, std::string_view name, uint32_t perm, uint64_t new_ino) {
+  ModelInode n;
+  n.type = Type::kDir;
+  n.perm = perm & 07777;
+  n.nlink = 2;
+  return make(dir, name, n, new_ino);
+}
+
+int PosixModel::symlink(uint64_t dir, std::string_view name, std::string_view target, uint64_t new_ino) {
+  ModelInode n;
+  n.type = Type::kSymlink;
+  n.perm = 0777;
+  n.nlink = 1;
+  n.target = std::string(target);
+  return make(dir, name, n, new_ino);
+}
+
+int PosixModel::link(uint64_t ino, uint64_t dir, std::string_view name) {
+  if (int e = check_name(name)) return e;
+  auto it = inodes_.find(ino);
+  if (it == inodes_.end()) return ENOENT;
+  if (it->second.type == Type::kDir) return EPERM;
+  const ModelInode* d = nullptr;
+  if (int e = get_dir(dir, &d)) return e;
+  if (d->entries.count(std::string(name))) return EEXIST;
+  ++it->second.nlink;
+  inodes_[dir].entries[std::string(name)] = ino;
+  return 0;
+}
+
+void PosixModel::drop_link(uint64_t ino) {
+  ModelInode& n = inodes_[ino];
+  if (--n.nlink == 0 || n.type == Type::kDir) inodes_.erase(ino);
+}
+
+int PosixModel::unlink(uint64_t dir, std::string_view name) {
+  uint64_t ino = 0;
+  if (int e = lookup(dir, name, &ino)) return e;
+  if (inodes_.at(ino).type == Type::kDir) return EISDIR;
+  inodes_[dir].entries.erase(std::string(name));
+  drop_link(ino);
+  return 0;
+}
+
+int PosixModel::rmdir(uint64_t dir, std::string_view name) {
+  uint64_t ino = 0;
+  if (int e = lookup(dir, name, &ino)) return e;
+  const ModelInode& n = inodes_.at(ino);
+  if (n.type != Type::kDir) return ENOTDIR;
+  if (!n.entries.empty()) return ENOTEMPTY;
+  inodes_[dir].entries.erase(std::string(name));
+  --inodes_[dir].nlink;
+  inodes_.erase(ino);
+  return 0;
+}
+
+bool PosixModel::is_ancestor(uint64_t maybe_ancestor, uint64_t dir) const {
+  // Searches down from maybe_ancestor: the model keeps no parent pointers.
+  if (maybe_ancestor == dir) return true;
+  auto it = inodes_.find(maybe_ancestor);
+  if (it == inodes_.end() || it->second.type != Type::kDir) return false;
+  for (const auto& [name, child] : it->second.entries) {
+    auto c = inodes_.find(child);
+    if (c != inodes_.end() && c->second.type == Type::kDir && is_ancestor(child, dir)) return true;
+  }
+  return false;
+}
+
+int PosixModel::rename(uint64_t odir, std::string_view oname, uint64_t ndir, std::string_view nname, bool noreplace) {
+  if (int e = check_name(oname)) return e;
+  if (int e = check_name(nname)) return e;
+  const ModelInode* od = nullptr;
+  const ModelInode* nd = nullptr;
+  if (int e = get_dir(odir, &od)) return e;
+  if (int e = get_dir(ndir, &nd)) return e;
+  uint64_t src = 0;
+  if (int e = lookup(odir, oname, &src)) return e;
+  const bool src_dir = inodes_.at(src).type == Type::kDir;
+  uint64_t tgt = 0;
+  const bool have_target = lookup(ndir, nname, &tgt) == 0;
+  if (have_target) {
+    if (tgt == src) return 0;
+    if (noreplace) return EEXIST;
+    const ModelInode& t = inodes_.at(tgt);
+    const bool tgt_dir = t.type == Type::kDir;
+    if (src_dir && !tgt_dir) return ENOTDIR;
+    if (!src_dir && tgt_dir) return EISDIR;
+    if (tgt_dir && !t.entries.empty()) return ENOTEMPTY;
+  }
+  if (src_dir && odir != ndir && is_ancestor(src, ndir)) return EINVAL;
+  if (have_target) {
+    inodes_[ndir].entries.erase(std::string(nname));
+    if (inodes_.at(tgt).type == Type::kDir) --inodes_[ndir].nlink;
+    drop_link(tgt);
+  }
+  inodes_[odir].entries.erase(std::string(oname));
+  inodes_[ndir].entries[std::string(nname)] = src;
+  if (src_dir) {
+    --inodes_[odir].nlink;
+    ++inodes_[ndir].nlink;
+  }
+  return 0;
+}
+
+int PosixModel::write(uint64_t ino, uint64_t off, std::string_view bytes) {
+  auto it = inodes_.find(ino);
+  if (it == inodes_.end()) return ENOENT;
+  if (it->second.type == Type::kDir) return EISDIR;
+  if (it->second.type != Type::kFile) return EINVAL;
+  if (bytes.empty()) return 0;
+  std::string& d = it->second.data;
+  if (d.size() < off + bytes.size()) d.resize(off + bytes.size(), '\0');
+  d.replace(off, bytes.size(), bytes);
+  return 0;
+}
+
+int PosixModel::truncate(uint64_t ino, uint64_t size) {
+  auto it = inodes_.find(ino);
+  if (it == inodes_.end()) return ENOENT;
+  if (it->second.type == Type::kDir) return EISDIR;
+  if (it->second.type != Type::kFile) return EINVAL;
+  it->second.data.resize(size, '\0');
+  return 0;
+}
+
+int PosixModel::setxattr(uint64_t ino, std::string_view name, std::string_view value) {
+  auto it = inodes_.find(ino);
+  if (it == inodes_.end()) return ENOENT;
+  it->second.xattrs[std::string(name)] = std::string(value);
+  return 0;
+}
+
+int PosixModel::removexattr(uint64_t ino, std::string_view name) {
+  auto it = inodes_.find(ino);
+  if (it == inodes_.end()) return ENOENT;
+  return it->second.xattrs.erase(std::string(name)) ? 0 : ENODATA;
+}
+
+std::string PosixModel::diff(const PosixModel& want, const PosixModel& got) {
+  for (const auto& [ino, w] : want.inodes_) {
+    auto it = got.inodes_.find(ino);
+    const std::string who = "inode " + std::to_string(ino);
+    if (it == got.inodes_.end()) return who + " is missing";
+    const ModelInode& g = it->second;
+    if (w.type != g.type) return who + " has the wrong type";
+    if (w.perm != g.perm) return who + " perm " + std::to_string(g.perm) + ", want " + std::to_string(w.perm);
+    if (w.nlink != g.nlink) return who + " nlink " + std::to_string(g.nlink) + ", want " + std::to_string(w.nlink);
+    if (w.data.size() != g.data.size())
+      return who + " size " + std::to_string(g.data.size()) + ", want " + std::to_string(w.data.size());
+    if (w.data != g.data) {
+      size_t i = 0;
+      while (w.data[i] == g.data[i]) ++i;
+      return who + " data differs first at byte " + std::to_string(i);
+    }
+    if (w.target != g.target) return who + " symlink target '" + g.target + "', want '" + w.target + "'";
+    if (w.xattrs != g.xattrs) return who + " xattrs differ";
+    for (const auto& [name, child] : w.entries) {
+      auto e = g.entries.find(name);
+      if (e == g.entries.end()) return who + " lacks entry '" + name + "'";
+      if (e->second != child)
+        return who + " entry '" + name + "' -> " + std::to_string(e->second) + ", want " + std::to_string(child);
+    }
+    for (const auto& [name, child] : g.entries)
+      if (!w.entries.count(name)) return who + " has an extra entry '" + name + "' -> " + std::to_string(child);
+  }
+  for (const auto& [ino, g] : got.inodes_)
+    if (!want.inodes_.count(ino)) return "extra inode " + std::to_string(ino);
+  return "";
+}
+
+}  // namespace oracle

@@ -1,0 +1,74 @@
+// PosixModel: an in-memory reference filesystem with the POSIX semantics fs/vfs.h promises, to
+// judge the real one against. It knows nothing of blocks, items or commits; it is what a user
+// of the filesystem would expect to see.
+//
+// Contract:
+// - Inodes are named by the inode numbers the real filesystem handed out (the model cannot
+//   invent them), so create-like calls take the number the filesystem returned.
+// - Each operation returns the errno the real filesystem must return, checking in the same
+//   order as the VFS (name, parent, existence, type), and changes the model only on success.
+// - Only the namespace reachable from the root is modelled: an inode whose last link goes away
+//   leaves the model, open or not (an open orphan is not visible by path).
+// - capture() (fs_capture.h) builds a model from a real filesystem through its public API,
+//   so "the filesystem equals the model" is operator== plus diff() for a readable message.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+namespace oracle {
+
+struct ModelInode {
+  enum class Type { kFile, kDir, kSymlink };
+  Type type = Type::kFile;
+  uint32_t perm = 0;
+  uint32_t nlink = 0;
+  std::string data;    // file bytes (holes as zeros)
+  std::string target;  // symlink target
+  std::map<std::string, std::string> xattrs;
+  std::map<std::string, uint64_t> entries;  // directory: name -> ino
+  bool operator==(const ModelInode&) const = default;
+};
+
+class PosixModel {
+ public:
+  static constexpr uint64_t kRoot = 1;
+  static constexpr size_t kNameMax = 255;
+
+  PosixModel();
+
+  // Each returns the expected errno; *ino receives the existing inode for lookup.
+  int lookup(uint64_t dir, std::string_view name, uint64_t* ino) const;
+  int create(uint64_t dir, std::string_view name, uint32_t perm, uint64_t new_ino);
+  int mkdir(uint64_t dir, std::string_view name, uint32_t perm, uint64_t new_ino);
+  int symlink(uint64_t dir, std::string_view name, std::string_view target, uint64_t new_ino);
+  int link(uint64_t ino, uint64_t dir, std::string_view name);
+  int unlink(uint64_t dir, std::string_view name);
+  int rmdir(uint64_t dir, std::string_view name);
+  int rename(uint64_t odir, std::string_view oname, uint64_t ndir, std::string_view nname, bool noreplace);
+  int write(uint64_t ino, uint64_t off, std::string_view bytes);
+  int truncate(uint64_t ino, uint64_t size);
+  int setxattr(uint64_t ino, std::string_view name, std::string_view value);
+  int removexattr(uint64_t ino, std::string_view name);
+
+  const std::map<uint64_t, ModelInode>& inodes() const { return inodes_; }
+  std::map<uint64_t, ModelInode>& mutable_inodes() { return inodes_; }
+  bool exists(uint64_t ino) const { return inodes_.count(ino) > 0; }
+  bool operator==(const PosixModel&) const = default;
+
+  // The first difference between two models ("" when equal), for failure messages.
+  static std::string diff(const PosixModel& want, const PosixModel& got);
+
+ private:
+  int check_name(std::string_view name) const;
+  int get_dir(uint64_t dir, const ModelInode** out) const;
+  int make(uint64_t dir, std::string_view name, ModelInode node, uint64_t new_ino);
+  void drop_link(uint64_t ino);
+  bool is_ancestor(uint64_t maybe_ancestor, uint64_t dir) const;
+
+  std::map<uint64_t, ModelInode> inodes_;
+};
+
+}  // namespace oracle
