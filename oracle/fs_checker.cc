@@ -214,9 +214,10 @@ void FsChecker::crash_seen(const MountStats& last) {
 std::string FsChecker::check_recovered(Vfs& vfs) {
   PosixModel got;
   if (int e = capture(vfs, &got)) return "reading the recovered filesystem failed with " + err(e);
-  std::string d = PosixModel::diff(durable_, got);
-  if (!d.empty() && !PosixModel::diff(inflight_, got).empty())
-    return "after recovery the filesystem is neither the last durable commit nor the one in flight: " + d;
+  const std::string d = PosixModel::diff(durable_, got);
+  const std::string f = PosixModel::diff(inflight_, got);
+  if (!d.empty() && !f.empty())
+    return "after recovery the filesystem is neither the last durable commit (" + d + ") nor the commit in flight (" + f + ")";
   // Recovery picked one of them: continue from it, on a fresh mount whose operations count
   // from zero again.
   model_ = got;

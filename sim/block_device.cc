@@ -139,6 +139,7 @@ Errno BlockDevice::do_write(DiskHandle& h, uint64_t blkno, std::span<const uint8
   b.pending.push_back(wid);
   pending_.emplace(wid, PendingWrite{wid, node, target, std::vector<uint8_t>(data.begin(), data.end())});
   sim_.event(node, "disk_write", {{"dev", id_}, {"blk", blkno}, {"w", wid}, {"fua", fua}});
+  if (write_observer_) write_observer_(blkno);
   const uint64_t epoch = power_epoch_;
   sim_.sched().sleep(latency(cfg_.write_latency_min, cfg_.write_latency_max));
   if (power_epoch_ != epoch) return EIO;  // resolved (maybe dropped) by a power loss

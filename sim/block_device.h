@@ -82,6 +82,9 @@ class BlockDevice {
   void set_fault_rates(const DiskFaultRates& r) { rates_ = r; }
   // Tells an oracle where each misdirected write went (intended block, block actually
   // written), so it can tell injected damage from bugs.
+  // Called as each write is queued (its outcome still open): a test seam for crash-point sweeps,
+  // which crash the writer right there so every write in turn is the one a crash interrupts.
+  void set_write_observer(std::function<void(uint64_t blkno)> f) { write_observer_ = std::move(f); }
   void set_misdirect_observer(std::function<void(uint64_t intended, uint64_t target)> f) { misdirect_observer_ = std::move(f); }
   void add_latent_error(uint64_t blkno);
   void flip_bit(uint64_t blkno, uint32_t bit);  // bit rot, in both durable and visible data
@@ -142,6 +145,7 @@ class BlockDevice {
   uint64_t power_epoch_ = 0;
   std::vector<DiskHandle*> handles_;
   std::function<void(uint64_t, uint64_t)> misdirect_observer_;
+  std::function<void(uint64_t)> write_observer_;
 };
 
 // One node's attachment to a device. Calls park the calling task for the I/O latency.
