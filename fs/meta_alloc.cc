@@ -37,6 +37,10 @@ void MetaAlloc::free(uint64_t blkno) {
     avail_.push_back(blkno);
     return;
   }
+  if (reuse_before_commit_) {  // BUG (planted): the durable tree still references blkno
+    avail_.push_back(blkno);
+    return;
+  }
   freed_.push_back(blkno);
 }
 

@@ -64,6 +64,8 @@ class MetaAlloc {
   void committed();
 
   BitmapAlloc& bitmap() { return bitmap_; }
+  // Planted bug "reuse_before_commit" (see mount.h).
+  void plant_reuse_before_commit() { reuse_before_commit_ = true; }
   // fsck and tests.
   const std::vector<uint64_t>& avail() const { return avail_; }
   const std::vector<uint64_t>& pending_freed() const { return pending_freed_; }
@@ -86,6 +88,7 @@ class MetaAlloc {
   std::vector<uint64_t> list_blocks_;    // the list blocks the durable super references
   bool in_bitmap_op_ = false;
   bool refill_allowed_ = true;
+  bool reuse_before_commit_ = false;
 };
 
 }  // namespace simfs::fs

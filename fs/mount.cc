@@ -54,6 +54,7 @@ Mount::Mount(sim::Node& node, sim::DiskHandle& meta, sim::DiskHandle& data, Moun
   data_alloc_ = std::make_unique<BitmapAlloc>(*cache_, meta_->btree_allocator(), kAllocData, sb.data_alloc);
   fs_tree_ = std::make_unique<Btree>(*cache_, meta_->btree_allocator(), sb.fs_root);
   items_ = std::make_unique<ItemCache>(*fs_tree_);
+  if (cfg.bug == "reuse_before_commit") meta_->plant_reuse_before_commit();
 }
 
 Mount::~Mount() { *alive_ = false; }
@@ -119,7 +120,7 @@ sim::Errno Mount::do_commit() {
   next.fs_root = fs_tree_->root();
   next.data_alloc = data_alloc_->alloc_root();
   // Ordered data: every data block a committed extent maps is durable before the super.
-  if (!data_txn_alloc_.empty()) {
+  if (!data_txn_alloc_.empty() && cfg_.bug != "no_data_flush") {  // BUG (planted) when skipped
     e = data_.flush();
     if (e) return e;
   }

@@ -47,7 +47,19 @@ struct MountConfig {
   // add data fail with ENOSPC below it; deletes may dig into its lower half.
   uint64_t meta_reserve = 2 * MetaAlloc::kAvailReserve + 64;
   bool timer = true;  // tests that count commits turn the timer off
+  // A planted bug, for showing that the oracle catches it (scenario --bug): "" for none, or
+  // one of kPlantedBugs. Each is a real historical class of filesystem bug.
+  std::string bug;
 };
+
+// reuse_before_commit: freed metadata blocks are handed out again in the same transaction,
+//   so the commit overwrites blocks the durable tree still uses (a crash mid-commit corrupts).
+// no_data_flush: the commit writes the super without first flushing file data, so a crash can
+//   leave committed extents pointing at data that never reached the disk.
+// rename_dir_nlink: renaming a directory to another parent forgets to move the ".." link count.
+// rmdir_not_empty: rmdir removes a directory without checking that it is empty.
+inline const char* const kPlantedBugs[] = {"reuse_before_commit", "no_data_flush", "rename_dir_nlink",
+                                           "rmdir_not_empty"};
 
 // Writes a fresh filesystem. Runs in a task (it does I/O).
 sim::Errno mkfs(sim::Node& node, sim::DiskHandle& meta, sim::DiskHandle& data, uint64_t fsid);

@@ -84,7 +84,7 @@ sim::Errno Vfs::find_entry(uint64_t dir, std::string_view name, DirentValue* out
   }
 }
 
-sim::Errno Vfs::add_entry(uint64_t dir, std::string_view name, uint64_t ino, uint32_t mode) {
+sim::Errno Vfs::add_entry(uint64_t dir, std::string_view name, uint64_t ino, uint32_t mode, bool count_link) {
   InodeValue d;
   sim::Errno e = get_dir(dir, &d);
   if (e) return e;
@@ -93,7 +93,7 @@ sim::Errno Vfs::add_entry(uint64_t dir, std::string_view name, uint64_t ino, uin
   m_.items().put(dirent_key(dir, name_hash(name), de.pos), v);
   m_.items().put(readdir_key(dir, de.pos), std::move(v));
   m_.items().put(link_key(ino, dir, de.pos), encode_link(name));
-  if (is_dir(mode)) ++d.nlink;
+  if (is_dir(mode) && count_link) ++d.nlink;
   d.mtime_ns = d.ctime_ns = m_.now_ns();
   put_inode(dir, d);
   return 0;
@@ -303,6 +303,7 @@ sim::Errno Vfs::rmdir(uint64_t dir, std::string_view name) {
   if (!e && !is_dir(v.mode)) e = ENOTDIR;
   bool empty = false;
   if (!e) e = dir_empty(de.ino, &empty);
+  if (m_.config().bug == "rmdir_not_empty") empty = true;  // BUG (planted)
   if (!e && !empty) e = ENOTEMPTY;
   if (e) return op.finish(e);
   e = remove_entry(dir, de, true);
@@ -359,8 +360,10 @@ sim::Errno Vfs::rename(uint64_t odir, std::string_view oname, uint64_t ndir, std
     e = remove_entry(ndir, tde, is_dir(tgt.mode));
     if (!e) e = is_dir(tgt.mode) ? delete_inode(tde.ino) : drop_link(tde.ino);
   }
-  if (!e) e = remove_entry(odir, sde, is_dir(src.mode));
-  if (!e) e = add_entry(ndir, nname, sde.ino, src.mode);
+  // BUG (planted, rename_dir_nlink): the parents' link counts are left as they were.
+  const bool count_links = !(m_.config().bug == "rename_dir_nlink" && odir != ndir);
+  if (!e) e = remove_entry(odir, sde, is_dir(src.mode) && count_links);
+  if (!e) e = add_entry(ndir, nname, sde.ino, src.mode, count_links);
   if (!e) {
     InodeValue s;
     e = get_inode(sde.ino, &s);

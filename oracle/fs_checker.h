@@ -40,16 +40,20 @@ struct FsOp {
 
 class FsChecker {
  public:
-  // Runs op on vfs and the model. Returns "" or a description of the mismatch.
-  std::string step(simfs::fs::Vfs& vfs, const simfs::fs::Mount& mount, const FsOp& op);
+  // With disk faults injected, EIO is a legitimate answer to any operation: the operation did
+  // not happen (or, if the mount stopped, recovery will tell). Off by default.
+  void allow_eio(bool on) { allow_eio_ = on; }
+  // Runs op on vfs and the model. Returns "" or a description of the mismatch. *io_error is
+  // set when the filesystem answered EIO and allow_eio is on.
+  std::string step(simfs::fs::Vfs& vfs, const simfs::fs::Mount& mount, const FsOp& op, bool* io_error = nullptr);
   // A crash happened; `last` is the dead mount's stats: which operations were durable and
   // which were being committed when it stopped.
   void crash_seen(const simfs::fs::MountStats& last);
   // After remounting: the filesystem must equal the durable model or the in-flight one. The
   // checker continues from whichever it was (operation numbers restart with the new mount).
-  std::string check_recovered(simfs::fs::Vfs& vfs);
+  std::string check_recovered(simfs::fs::Vfs& vfs, bool* io_error = nullptr);
   // Compares the live filesystem with the live model.
-  std::string check_live(simfs::fs::Vfs& vfs);
+  std::string check_live(simfs::fs::Vfs& vfs, bool* io_error = nullptr);
 
   const PosixModel& model() const { return model_; }
   uint64_t ops() const { return ops_; }
@@ -69,6 +73,7 @@ class FsChecker {
   PosixModel inflight_;
   std::vector<uint64_t> open_;  // open references the checker holds (inode numbers)
   uint64_t ops_ = 0;
+  bool allow_eio_ = false;
 };
 
 }  // namespace oracle

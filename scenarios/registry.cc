@@ -7,12 +7,14 @@ namespace scenarios {
 ScenarioInfo register_scenario_info();
 ScenarioInfo journal_scenario_info();
 ScenarioInfo echo_scenario_info();
+ScenarioInfo single_mount_scenario_info();
 
 const std::vector<ScenarioInfo>& all_scenarios() {
   static const std::vector<ScenarioInfo> all = {
       register_scenario_info(),
       journal_scenario_info(),
       echo_scenario_info(),
+      single_mount_scenario_info(),
   };
   return all;
 }

@@ -17,6 +17,16 @@ const char* errno_name(Errno e) {
     case ESHUTDOWN: return "ESHUTDOWN";
     case ESTALE: return "ESTALE";
     case ENOENT: return "ENOENT";
+    case EEXIST: return "EEXIST";
+    case ENOTDIR: return "ENOTDIR";
+    case EISDIR: return "EISDIR";
+    case ENOTEMPTY: return "ENOTEMPTY";
+    case ENAMETOOLONG: return "ENAMETOOLONG";
+    case EPERM: return "EPERM";
+    case EFBIG: return "EFBIG";
+    case ENODATA: return "ENODATA";
+    case ERANGE: return "ERANGE";
+    case E2BIG: return "E2BIG";
     default: return "E?";
   }
 }

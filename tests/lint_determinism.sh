@@ -17,7 +17,8 @@ rules=(
   '[^_a-zA-Z]getenv\(|[^_a-zA-Z]getpid\(|[^_a-zA-Z]gethostname\('
   'unordered_map|unordered_set|unordered_multimap'
   'std::(multi)?(map|set)<[A-Za-z_:]+ *\*'
-  '[^_a-zA-Z]readdir\(|directory_iterator'
+  # Host readdir(DIR*) takes one argument; the filesystem's own Vfs::readdir takes four.
+  '[^_a-zA-Z.>:]readdir\([^,()]*\)|directory_iterator'
 )
 
 scan() {  # scan DIR... -> prints offending lines, returns 1 if any
