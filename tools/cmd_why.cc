@@ -275,8 +275,16 @@ int cmd_why(Args& args, const std::string& prog) {
       const WhyCheckpoint& a = cps[*v.decided_after];
       std::printf("  decided between t=%s and t=%s: decisions %zu..%zu of the tape (0-based)\n",
                   seconds(a.t_ns).c_str(), seconds(c.t_ns).c_str(), a.decisions, c.decisions == 0 ? 0 : c.decisions - 1);
+    } else if (*v.inevitable > 0) {
+      // Nothing before it was clearly safe: the bug's base rate (p at t=0) is already above
+      // 0.05. The last step up is still where this run's fate was sealed.
+      const WhyCheckpoint& a = cps[*v.inevitable - 1];
+      std::printf("  no earlier checkpoint has p <= 0.05 (at t=0, nothing kept: p=%.2f, the base rate);\n"
+                  "  the last step up is between t=%s (p=%.2f) and t=%s: decisions %zu..%zu of the tape (0-based)\n",
+                  cps[0].p, seconds(a.t_ns).c_str(), a.p, seconds(c.t_ns).c_str(), a.decisions,
+                  c.decisions == 0 ? 0 : c.decisions - 1);
     } else {
-      std::printf("  no earlier checkpoint has p <= 0.05: the failure was likely from the start\n");
+      std::printf("  it fails from t=0 with nothing kept: every run of this scenario and bug fails\n");
     }
   } else {
     std::printf("  no point of inevitability: p < 0.95 somewhere after every checkpoint\n");
