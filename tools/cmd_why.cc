@@ -66,8 +66,7 @@ std::string bar(double p, int width) {
 
 }  // namespace
 
-int cmd_why(Args& args, const std::string& prog) {
-  (void)prog;
+int cmd_why(Args& args, const std::string& /*prog: workers are started from self_exe()*/) {
   std::string path;
   bool json = false;
   uint64_t checkpoints = 20, samples = 50, jobs = 1, seed = 0;
@@ -99,11 +98,11 @@ int cmd_why(Args& args, const std::string& prog) {
       if (!s) return usage_error(err);
       seed = *s;
     } else if (auto v = args.option("--worker", &missing)) {
-      uint64_t i = 0, n = 0;
-      char tail = 0;
-      if (std::sscanf(v->c_str(), "%lu/%lu%c", &i, &n, &tail) != 2 || n == 0 || i >= n)
-        return usage_error("bad --worker '" + *v + "'");
-      worker = std::make_pair(i, n);
+      const size_t slash = v->find('/');
+      auto i = parse_seed(v->substr(0, slash), nullptr);
+      auto n = slash == std::string::npos ? std::nullopt : parse_seed(v->substr(slash + 1), nullptr);
+      if (!i || !n || *n == 0 || *i >= *n) return usage_error("bad --worker '" + *v + "'");
+      worker = std::make_pair(*i, *n);
     } else if (args.flag("--json")) {
       json = true;
     } else if (missing) {
@@ -192,7 +191,9 @@ int cmd_why(Args& args, const std::string& prog) {
       std::string line;
       while (std::getline(lines, line)) {
         auto j = nlohmann::json::parse(line, nullptr, false);
-        if (j.is_discarded() || !j.contains("checkpoint")) return harness_error("worker printed '" + line + "'");
+        bool ok = !j.is_discarded() && j.is_object();
+        for (const char* k : {"checkpoint", "failures", "other_failures", "errors"}) ok = ok && j.contains(k) && j[k].is_number_unsigned();
+        if (!ok) return harness_error("worker printed '" + line + "'");
         const size_t i = j["checkpoint"].get<size_t>();
         if (i >= cps.size()) return harness_error("worker named checkpoint " + std::to_string(i));
         cps[i].samples = so.samples;
