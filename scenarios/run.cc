@@ -38,9 +38,17 @@ RunReport run_scenario(const RunConfig& cfg) {
     }
   }
   std::unique_ptr<sim::TapeStrategy> tape;
-  if (cfg.tape) tape = std::make_unique<sim::TapeStrategy>(*cfg.tape);
+  std::unique_ptr<sim::PrefixThenRandomStrategy> prefix;
+  sim::Strategy* strategy = nullptr;  // null: random from cfg.seed
+  if (cfg.tape && cfg.random_after_tape) {
+    prefix = std::make_unique<sim::PrefixThenRandomStrategy>(*cfg.tape, cfg.suffix_seed);
+    strategy = prefix.get();
+  } else if (cfg.tape) {
+    tape = std::make_unique<sim::TapeStrategy>(*cfg.tape);
+    strategy = tape.get();
+  }
 
-  sim::Simulation s(cfg.seed, tape.get());
+  sim::Simulation s(cfg.seed, strategy);
   s.chooser().set_recording(cfg.record_tape);
   s.trace().set_sink(cfg.trace_out);
   std::unique_ptr<Scenario> scen = info->make(ScenarioOptions{cfg.bug});
@@ -87,9 +95,11 @@ RunReport run_scenario(const RunConfig& cfg) {
   rep.sim_ns = s.now();
   if (cfg.record_tape) {
     rep.tape = s.chooser().tape();
+    rep.tape_times = s.chooser().tape_times();
     rep.site_names = s.chooser().site_names();
   }
   if (tape) rep.tape_mismatches = tape->site_mismatches();
+  if (prefix) rep.tape_mismatches = prefix->site_mismatches();
 
   nlohmann::ordered_json end;
   end["result"] = result_name(rep.result);

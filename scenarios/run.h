@@ -19,6 +19,10 @@ struct RunConfig {
   std::string bug;
   std::ostream* trace_out = nullptr;     // JSON Lines trace, or none
   const std::vector<sim::Decision>* tape = nullptr;  // replay these decisions instead of random
+  // With a tape: once it runs out, draw the remaining decisions at random from suffix_seed
+  // (sim::PrefixThenRandomStrategy) instead of answering 0. Used by `simfs why`.
+  bool random_after_tape = false;
+  uint64_t suffix_seed = 0;
   bool record_tape = false;
   uint64_t max_events = UINT64_MAX;      // dispatch budget (a hang becomes a harness error)
   std::string build_id;                  // goes into the trace header only
@@ -38,6 +42,7 @@ struct RunReport {
   sim::Time sim_ns = 0;
   std::vector<sim::Violation> violations;
   std::vector<sim::Decision> tape;           // when recorded
+  std::vector<sim::Time> tape_times;         // when recorded: the instant of each decision
   std::map<uint64_t, std::string> site_names;
   uint64_t tape_mismatches = 0;              // tape replay: decisions whose site differed
   std::vector<std::pair<std::string, std::string>> images;  // (device name, image bytes)

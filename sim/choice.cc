@@ -30,6 +30,7 @@ uint64_t TapeStrategy::choose(const Site& site, uint64_t bound) {
 
 void Chooser::record(const Site& site, uint64_t bound, uint64_t v) {
   tape_.push_back(Decision{site.id, bound, v});
+  tape_times_.push_back(clock_ ? *clock_ : 0);
   if (site_names_.size() < 4096 && !site_names_.count(site.id)) site_names_.emplace(site.id, site.name);
 }
 

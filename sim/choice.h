@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "sim/random.h"
+#include "sim/time.h"
 
 namespace sim {
 
@@ -40,8 +41,8 @@ struct Decision {
   uint64_t value;
 };
 
-// Supplies the value of each decision. Implementations: random (below), tape replay (below),
-// and later PCT and exhaustive enumeration.
+// Supplies the value of each decision. Implementations: random, tape replay and tape prefix
+// then random (below); later PCT and exhaustive enumeration.
 class Strategy {
  public:
   virtual ~Strategy() = default;
@@ -78,13 +79,36 @@ class TapeStrategy final : public Strategy {
   uint64_t site_mismatches_ = 0;
 };
 
+// Replays a tape prefix, then draws every later decision at random from `suffix_seed`'s
+// streams (instead of answering 0 as an exhausted TapeStrategy does). `simfs why` uses it to
+// ask "keeping everything decided before time T, how often does the run still fail?".
+// The random suffix does not depend on the prefix's length: its streams start fresh.
+class PrefixThenRandomStrategy final : public Strategy {
+ public:
+  PrefixThenRandomStrategy(std::vector<Decision> prefix, uint64_t suffix_seed)
+      : tape_(std::move(prefix)), random_(suffix_seed) {}
+  uint64_t choose(const Site& site, uint64_t bound) override {
+    return tape_.exhausted() ? random_.choose(site, bound) : tape_.choose(site, bound);
+  }
+  uint64_t site_mismatches() const { return tape_.site_mismatches(); }
+  // Decisions taken from the prefix so far.
+  size_t prefix_used() const { return tape_.position(); }
+
+ private:
+  TapeStrategy tape_;
+  RandomStrategy random_;
+};
+
 class Chooser {
  public:
   explicit Chooser(Strategy* strategy) : strategy_(strategy) {}
 
   void set_strategy(Strategy* s) { strategy_ = s; }
-  // Recording keeps every decision (16-24 bytes each); off by default.
+  // Recording keeps every decision (16-24 bytes each, plus its instant); off by default.
   void set_recording(bool on) { recording_ = on; }
+  // Where virtual time lives (the event loop sets it), so a recorded decision carries the
+  // instant it was made at. Without a clock, recorded times are 0.
+  void set_clock(const Time* now) { clock_ = now; }
 
   // A value in [0, bound). bound <= 1 returns 0 and is not a decision.
   uint64_t choose(const Site& site, uint64_t bound) {
@@ -114,6 +138,8 @@ class Chooser {
 
   uint64_t decisions() const { return decisions_; }
   const std::vector<Decision>& tape() const { return tape_; }
+  // The virtual time of each recorded decision, parallel to tape() (non-decreasing).
+  const std::vector<Time>& tape_times() const { return tape_times_; }
   // Names of the sites seen while recording, for writing a readable tape.
   const std::map<uint64_t, std::string>& site_names() const { return site_names_; }
 
@@ -123,7 +149,9 @@ class Chooser {
   Strategy* strategy_;
   bool recording_ = false;
   uint64_t decisions_ = 0;
+  const Time* clock_ = nullptr;
   std::vector<Decision> tape_;
+  std::vector<Time> tape_times_;
   std::map<uint64_t, std::string> site_names_;
 };
 

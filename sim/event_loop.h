@@ -28,7 +28,11 @@ class EventLoop {
  public:
   using Callback = void (*)(void* ctx, uint64_t arg);
 
-  explicit EventLoop(Chooser& chooser) : chooser_(chooser) { slots_.push_back(Slot{}); }
+  // Gives the chooser our clock, so recorded decisions carry their instant.
+  explicit EventLoop(Chooser& chooser) : chooser_(chooser) {
+    slots_.push_back(Slot{});
+    chooser_.set_clock(&now_);
+  }
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
 

@@ -42,6 +42,7 @@ int cmd_run(Args& args, const std::string& prog);
 int cmd_fuzz(Args& args, const std::string& prog);
 int cmd_replay(Args& args, const std::string& prog);
 int cmd_shrink(Args& args, const std::string& prog);
+int cmd_why(Args& args, const std::string& prog);
 int cmd_export(Args& args, const std::string& prog);
 int cmd_merge(Args& args, const std::string& prog);
 

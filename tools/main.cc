@@ -16,6 +16,7 @@ const char* kUsage =
     "  fuzz SCENARIO... --runs N    a campaign: many seeds, one process each (see 'simfs fuzz --help')\n"
     "  replay FILE                  re-run a trace, tape or failure artifact; verify its digest\n"
     "  shrink FAILURE [-o OUT]      minimise a failing run's decision tape\n"
+    "  why FAILURE                  when did the failure become inevitable? (see 'simfs why --help')\n"
     "  export --format F TRACE -o FILE   Perfetto/Chrome JSON or a ShiViz log\n"
     "  merge RESULTS... [-o OUT]    combine the --results files of a campaign's shards\n"
     "\n"
@@ -40,6 +41,7 @@ int main(int argc, char** argv) {
   if (cmd == "fuzz") return tools::cmd_fuzz(args, prog);
   if (cmd == "replay") return tools::cmd_replay(args, prog);
   if (cmd == "shrink") return tools::cmd_shrink(args, prog);
+  if (cmd == "why") return tools::cmd_why(args, prog);
   if (cmd == "export") return tools::cmd_export(args, prog);
   if (cmd == "merge") return tools::cmd_merge(args, prog);
   std::fprintf(stderr, "simfs: unknown command '%s' (try 'simfs --help')\n", cmd.c_str());

@@ -200,6 +200,68 @@ TEST(TapeStrategy, EmptyTapeAnswersZero) {
   EXPECT_EQ(t.choose(kA, 1000), 0u);
 }
 
+TEST(PrefixThenRandomStrategy, ReplaysThePrefixThenDrawsFromTheSuffixSeed) {
+  const std::vector<Decision> prefix{{kA.id, 100, 7}, {kB.id, 100, 500}, {kA.id, 100, 3}};
+  PrefixThenRandomStrategy p(prefix, 99);
+  EXPECT_EQ(p.choose(kA, 100), 7u);
+  EXPECT_EQ(p.choose(kB, 100), 99u);  // clamped like TapeStrategy
+  EXPECT_EQ(p.choose(kA, 100), 3u);
+  EXPECT_EQ(p.prefix_used(), 3u);
+  // After the prefix: exactly what a fresh RandomStrategy(99) answers, not 0.
+  RandomStrategy r(99);
+  int nonzero = 0;
+  for (int i = 0; i < 50; ++i) {
+    const Site& s = i % 2 ? kA : kB;
+    const uint64_t v = p.choose(s, 1000);
+    ASSERT_EQ(v, r.choose(s, 1000));
+    nonzero += v != 0;
+  }
+  EXPECT_GT(nonzero, 40);
+  EXPECT_EQ(p.site_mismatches(), 0u);
+}
+
+TEST(PrefixThenRandomStrategy, SameSeedSameSuffixDifferentSeedsDiffer) {
+  const std::vector<Decision> prefix{{kA.id, 10, 1}};
+  auto draw = [&](uint64_t seed) {
+    PrefixThenRandomStrategy p(prefix, seed);
+    std::vector<uint64_t> v;
+    for (int i = 0; i < 20; ++i) v.push_back(p.choose(kA, 1u << 20));
+    return v;
+  };
+  EXPECT_EQ(draw(5), draw(5));
+  EXPECT_NE(draw(5), draw(6));
+  EXPECT_EQ(draw(5)[0], 1u);
+  EXPECT_EQ(draw(6)[0], 1u);
+}
+
+TEST(PrefixThenRandomStrategy, EmptyPrefixIsPlainRandom) {
+  PrefixThenRandomStrategy p({}, 42);
+  RandomStrategy r(42);
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(p.choose(kB, 77), r.choose(kB, 77));
+}
+
+TEST(PrefixThenRandomStrategy, CountsSiteMismatchesInThePrefixOnly) {
+  PrefixThenRandomStrategy p({{kA.id, 10, 2}}, 1);
+  EXPECT_EQ(p.choose(kB, 10), 2u);
+  (void)p.choose(kB, 10);
+  EXPECT_EQ(p.site_mismatches(), 1u);
+}
+
+TEST(Chooser, RecordsTheClockWithEachDecision) {
+  RandomStrategy rs(3);
+  Chooser c(&rs);
+  c.set_recording(true);
+  (void)c.choose(kA, 10);  // no clock yet: time 0
+  Time now = 250;
+  c.set_clock(&now);
+  (void)c.choose(kA, 10);
+  (void)c.choose(kA, 1);  // not a decision, not recorded
+  now = 900;
+  (void)c.choose(kB, 10);
+  EXPECT_EQ(c.tape().size(), 3u);
+  EXPECT_EQ(c.tape_times(), (std::vector<Time>{0, 250, 900}));
+}
+
 RC_GTEST_PROP(ChooserProp, ReplayReproducesAnyRecording,
               (uint64_t seed, std::vector<uint16_t> bounds)) {
   RandomStrategy rs(seed);

@@ -413,5 +413,16 @@ RC_GTEST_PROP(EventLoopProp, SameSeedSameOrder, (uint64_t seed, std::vector<uint
   RC_ASSERT(run() == run());
 }
 
+// The loop hands the chooser its clock: a recorded decision carries the instant it was made.
+TEST(EventLoop, RecordedDecisionsCarryTheirTime) {
+  Fixture f;
+  f.chooser.set_recording(true);
+  for (Time t : {10, 10, 40}) f.loop.schedule_at(t, Log::cb, &f.log, 0);  // a tie at 10
+  f.loop.schedule_at(40, Log::cb, &f.log, 1);                              // and at 40
+  f.loop.run();
+  ASSERT_EQ(f.chooser.tape().size(), f.chooser.tape_times().size());
+  ASSERT_EQ(f.chooser.tape_times(), (std::vector<Time>{10, 40}));
+}
+
 }  // namespace
 }  // namespace sim
