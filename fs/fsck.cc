@@ -798,12 +798,14 @@ std::string format_report(const FsckReport& r) {
   std::string s;
   uint64_t total = 0;
   for (const auto& [kind, n] : r.kinds) total += n;
-  s += "metadata: " + num(c.meta_blocks) + " blocks: " + num(c.meta_referenced) + " referenced, " + num(c.meta_free) +
-       " free, " + num(c.meta_avail) + " avail, " + num(c.meta_freed) + " freed\n";
-  s += "data: " + num(c.data_blocks) + " blocks: " + num(c.data_mapped) + " mapped, " + num(c.data_free) + " free\n";
-  s += "namespace: " + num(c.inodes) + " inodes (" + num(c.directories) + " directories, " + num(c.files) + " files, " +
-       num(c.symlinks) + " symlinks), " + num(c.dirents) + " entries, " + num(c.xattrs) + " xattrs, " +
-       num(c.extent_items) + " extent items, " + num(c.orphans) + " orphans\n";
+  if (c.meta_blocks) {  // 0: the super could not be read, so nothing was counted
+    s += "metadata: " + num(c.meta_blocks) + " blocks: " + num(c.meta_referenced) + " referenced, " + num(c.meta_free) +
+         " free, " + num(c.meta_avail) + " avail, " + num(c.meta_freed) + " freed\n";
+    s += "data: " + num(c.data_blocks) + " blocks: " + num(c.data_mapped) + " mapped, " + num(c.data_free) + " free\n";
+    s += "namespace: " + num(c.inodes) + " inodes (" + num(c.directories) + " directories, " + num(c.files) + " files, " +
+         num(c.symlinks) + " symlinks), " + num(c.dirents) + " entries, " + num(c.xattrs) + " xattrs, " +
+         num(c.extent_items) + " extent items, " + num(c.orphans) + " orphans\n";
+  }
   for (const std::string& n : r.notes) s += "note: " + n + "\n";
   for (const FsckFinding& f : r.findings) {
     s += f.kind;

@@ -614,8 +614,60 @@ RC_GTEST_PROP(FsckProperty, RandomBytesNeverCrash, ()) {
     }
     meta.blocks[b] = std::move(v);
   }
+  if (meta.block_count > kSuperBlkno && *rc::gen::arbitrary<bool>()) {
+    // A valid super whose roots and lists point into the random blocks.
+    SuperBlock sb;
+    sb.fsid = 0x5eed;
+    sb.format_hash = format_hash();
+    sb.server_seq = *rc::gen::inRange<uint64_t>(0, 200);
+    sb.next_ino = *rc::gen::inRange<uint64_t>(0, 100);
+    sb.meta_blocks_total = meta.block_count;
+    sb.data_blocks_total = data.block_count;
+    auto ref = [] { return BlockRef{*rc::gen::inRange<uint64_t>(0, 80), *rc::gen::inRange<uint64_t>(0, 100)}; };
+    auto root = [&] { return BtreeRoot{ref(), *rc::gen::inRange<uint8_t>(0, 24)}; };
+    sb.fs_root = root();
+    sb.meta_alloc[0] = AllocRoot{root(), *rc::gen::arbitrary<uint64_t>()};
+    sb.data_alloc = AllocRoot{root(), *rc::gen::arbitrary<uint64_t>()};
+    sb.server_meta_avail[0] = AllocListHead{ref(), *rc::gen::arbitrary<uint64_t>(), *rc::gen::arbitrary<uint32_t>()};
+    sb.server_meta_freed[0] = AllocListHead{ref(), *rc::gen::inRange<uint64_t>(0, 5000), *rc::gen::arbitrary<uint32_t>()};
+    meta.blocks[kSuperBlkno] = encode_super(sb);
+  }
   FsckReport r = fsck(image_reader(meta), image_reader(data));
   RC_ASSERT(!r.clean());  // random bytes are never a filesystem
+}
+
+RC_GTEST_PROP(FsckProperty, GarbledItemsNeverCrashAndTheReportIsDeterministic, ()) {
+  Images im = shared_images();
+  const auto n = *rc::gen::inRange(1, 8);
+  for (int i = 0; i < n; ++i) {
+    const SuperBlock sb = super_of(im.meta);
+    const BtreeRoot root = *rc::gen::element(sb.fs_root, sb.fs_root, sb.meta_alloc[0].root, sb.data_alloc.root);
+    const std::vector<Item> items = items_of(im.meta, root);
+    RC_PRE(!items.empty());
+    const Item victim = items[*rc::gen::inRange<size_t>(0, items.size())];
+    edit_leaf(im.meta, root, victim.key, [&](std::vector<BtreeEntry>& es) {
+      for (BtreeEntry& e : es) {
+        if (e.key() != victim.key) continue;
+        switch (*rc::gen::inRange(0, 4)) {
+          case 0:
+            e.item.value = *rc::gen::container<std::vector<uint8_t>>(*rc::gen::inRange<size_t>(0, 120),
+                                                                       rc::gen::arbitrary<uint8_t>());
+            break;
+          case 1:  // one byte of the value
+            if (!e.item.value.empty()) e.item.value[*rc::gen::inRange<size_t>(0, e.item.value.size())] ^= 0xff;
+            break;
+          case 2:
+            e.item.key.ino = *rc::gen::inRange<uint64_t>(0, 12);
+            break;
+          default:
+            e.item.key.type = *rc::gen::inRange<uint8_t>(0, 12);
+            break;
+        }
+      }
+    });
+  }
+  const std::string a = format_report(im.check());
+  RC_ASSERT(a == format_report(im.check()));
 }
 
 RC_GTEST_PROP(FsckProperty, DamagedValidImageNeverCrashesAndLiveDamageIsFound, ()) {
