@@ -293,6 +293,14 @@ class Fsck {
       w->complete = false;
       return;
     }
+    if (n.level != level) {
+      // Its entries are of the other kind: not followed (check_tree would say the same).
+      add("btree.structure", ref.blkno, std::nullopt,
+          w->name + " block " + num(ref.blkno) + ": level field " + num(n.level) + " where level " + num(level) +
+              " belongs");
+      w->complete = false;
+      return;
+    }
     if (level == 0) {
       for (BtreeEntry& e : n.entries) {
         if (e.item.seq > sb_.server_seq) {

@@ -369,6 +369,18 @@ TEST(Fsck, BlockReferencedByTwoParents) {
   EXPECT_TRUE(r.has("btree.structure")) << format_report(r);
 }
 
+TEST(Fsck, WrongLevelField) {
+  Images im = make_images(26, 300);
+  SuperBlock sb = super_of(im.meta);
+  ASSERT_GE(sb.fs_root.height, 2);
+  BtreeNode root = node_at(im.meta, sb.fs_root.ref.blkno);
+  root.level = static_cast<uint8_t>(root.level + 1);
+  put_node(im.meta, sb.fs_root.ref.blkno, root);
+  FsckReport r = im.check();
+  EXPECT_TRUE(r.has("btree.structure")) << format_report(r);
+  EXPECT_NE(format_report(r).find("level field"), std::string::npos) << format_report(r);
+}
+
 TEST(Fsck, MissingReaddirItem) {
   Images im = make_images(10);
   SuperBlock sb = super_of(im.meta);
@@ -587,6 +599,105 @@ TEST(Fsck, FindingsAreCappedPerKind) {
   EXPECT_GT(r.kinds["meta.leak"], 3u);
   EXPECT_EQ(r.findings.size(), 4u);
   EXPECT_EQ(r.dropped, r.kinds["meta.leak"] - 3);
+}
+
+// ---- random workloads stay clean ----
+
+// Random VFS operations with commits, crashes and remounts: the durable state is clean after
+// every sync and every recovery.
+RC_GTEST_PROP(FsckProperty, RandomWorkloadsStayClean, ()) {
+  const auto seed = *rc::gen::inRange<uint64_t>(1, 1000000);
+  const auto steps = *rc::gen::inRange(10, 120);
+  const auto ops = *rc::gen::container<std::vector<int>>(static_cast<size_t>(steps), rc::gen::inRange(0, 16));
+  const auto args = *rc::gen::container<std::vector<uint32_t>>(static_cast<size_t>(steps) * 3, rc::gen::arbitrary<uint32_t>());
+  // Small devices too, so that operations run into ENOSPC.
+  const uint64_t meta_blocks = *rc::gen::element<uint64_t>(1100, 4096);
+  const uint64_t data_blocks = *rc::gen::element<uint64_t>(48, 4096);
+  FsWorld w(seed, meta_blocks, data_blocks);
+  std::string failure;
+  uint64_t checks = 0, inodes = 0;
+  w.run([&] {
+    if (w.mkfs_and_mount() != 0) {
+      failure = "mkfs";
+      return;
+    }
+    std::vector<uint64_t> dirs{kRootIno}, files;
+    std::vector<uint64_t> opened;
+    auto check = [&](const char* when, int step) {
+      FsckReport r = fsck(durable_reader(w.meta), durable_reader(w.data));
+      ++checks;
+      inodes = r.counts.inodes;
+      if (!r.clean() && failure.empty()) {
+        failure = std::string(when) + " at step " + std::to_string(step) + ":\n" + format_report(r);
+      }
+    };
+    for (int i = 0; i < steps && failure.empty(); ++i) {
+      Vfs& v = *w.vfs;
+      const uint32_t a = args[3 * i], b = args[3 * i + 1], c = args[3 * i + 2];
+      const uint64_t dir = dirs[a % dirs.size()];
+      const std::string name = "n" + std::to_string(b % 8);
+      uint64_t ino = 0;
+      switch (ops[i]) {
+        case 0:
+          if (v.create(dir, name, 0644, &ino) == 0) files.push_back(ino);
+          break;
+        case 1:
+          if (v.mkdir(dir, name, 0755, &ino) == 0) dirs.push_back(ino);
+          break;
+        case 2:
+        case 3:
+          if (!files.empty()) {
+            std::vector<uint8_t> data(c % 20000 + 1, static_cast<uint8_t>(c));
+            (void)v.write(files[b % files.size()], (a % 300000), data);
+          }
+          break;
+        case 4:
+          if (!files.empty()) (void)v.truncate(files[b % files.size()], c % 200000);
+          break;
+        case 5:
+          (void)v.unlink(dir, name);
+          break;
+        case 6:
+          (void)v.rmdir(dir, name);
+          break;
+        case 7:
+          (void)v.rename(dir, name, dirs[c % dirs.size()], "n" + std::to_string(c % 8));
+          break;
+        case 8:
+          if (!files.empty()) (void)v.link(files[b % files.size()], dir, "l" + std::to_string(c % 4));
+          break;
+        case 9:
+          (void)v.symlink(dir, name, "target-" + std::to_string(c), &ino);
+          break;
+        case 10:
+          if (!files.empty()) (void)v.setxattr(files[b % files.size()], "user.x" + std::to_string(c % 3), "v");
+          break;
+        case 11:
+          if (!files.empty() && v.open(files[b % files.size()]) == 0) opened.push_back(files[b % files.size()]);
+          if (!opened.empty() && c % 2) {
+            (void)v.close(opened.back());
+            opened.pop_back();
+          }
+          break;
+        case 12:
+        case 13:
+          if (v.sync() != 0) failure = "sync failed";
+          check("after sync", i);
+          break;
+        default:
+          w.crash();
+          opened.clear();
+          check("after crash", i);
+          if (w.remount() != 0) failure = "remount failed";
+          check("after recovery", i);
+          break;
+      }
+    }
+    if (failure.empty() && w.vfs->sync() != 0) failure = "final sync failed";
+    check("at the end", steps);
+  });
+  RC_TAG(checks > 3 ? "checks>3" : "checks<=3", inodes > 10 ? "inodes>10" : "inodes<=10");
+  RC_ASSERT(failure == "");
 }
 
 // ---- random and damaged input: fsck always returns ----
