@@ -2,6 +2,8 @@
 
 #include <optional>
 #include <set>
+#include <span>
+#include <vector>
 
 #include "fs/btree_block.h"
 #include "fs/key.h"
@@ -13,8 +15,8 @@ std::string ref_string(BlockRef r) { return "block " + std::to_string(r.blkno) +
 
 class Checker {
  public:
-  Checker(BlockCache& cache, const BtreeRoot& root, const BtreeConfig& config)
-      : cache_(cache), root_(root), config_(config) {}
+  Checker(const CheckReadFn& read, const BtreeRoot& root, const BtreeConfig& config)
+      : read_(read), root_(root), config_(config) {}
 
   std::string run() {
     if (root_.height > kBtreeHeightMax) return "root: height " + std::to_string(root_.height) + " exceeds the maximum";
@@ -32,10 +34,10 @@ class Checker {
     const std::string where = ref_string(ref);
     if (!seen_.insert(ref.blkno).second) return fail(problem, where + ": referenced more than once");
     const uint8_t level = static_cast<uint8_t>(root_.height - 1 - depth);
-    BlockPtr b;
-    if (sim::Errno e = cache_.read(ref, btree_magic(level), &b); e != sim::kOk) {
-      BlockPtr other;
-      if (cache_.read(ref, btree_magic(level == 0 ? 1 : 0), &other) == sim::kOk) {
+    std::vector<uint8_t> block;
+    if (sim::Errno e = read_(ref, btree_magic(level), &block); e != sim::kOk) {
+      std::vector<uint8_t> other;
+      if (read_(ref, btree_magic(level == 0 ? 1 : 0), &other) == sim::kOk) {
         return fail(problem, where + ": unbalanced: a " + (level == 0 ? "parent" : "leaf") + " at depth " +
                                  std::to_string(depth) + " where level " + std::to_string(level) + " belongs");
       }
@@ -43,7 +45,8 @@ class Checker {
     }
     BtreeNode n;
     std::string why;
-    if (!decode_node(b->payload(), &n, &why)) return fail(problem, where + ": malformed: " + why);
+    if (block.size() != kBlockSize) return fail(problem, where + ": read returned " + std::to_string(block.size()) + " bytes");
+    if (!decode_node(std::span<const uint8_t>(block).subspan(kBlockHeaderBytes), &n, &why)) return fail(problem, where + ": malformed: " + why);
     if (n.level != level) {
       return fail(problem, where + ": level field " + std::to_string(n.level) + " at depth " + std::to_string(depth) +
                                ", expected " + std::to_string(level));
@@ -96,7 +99,7 @@ class Checker {
     return false;
   }
 
-  BlockCache& cache_;
+  const CheckReadFn& read_;
   BtreeRoot root_;
   BtreeConfig config_;
   std::set<uint64_t> seen_;
@@ -104,8 +107,18 @@ class Checker {
 
 }  // namespace
 
+std::string check_tree(const CheckReadFn& read, const BtreeRoot& root, const BtreeConfig& config) {
+  return Checker(read, root, config).run();
+}
+
 std::string check_tree(BlockCache& cache, const BtreeRoot& root, const BtreeConfig& config) {
-  return Checker(cache, root, config).run();
+  const CheckReadFn read = [&cache](BlockRef ref, BlockMagic magic, std::vector<uint8_t>* out) {
+    BlockPtr b;
+    sim::Errno e = cache.read(ref, magic, &b);
+    if (e == sim::kOk) *out = b->data;
+    return e;
+  };
+  return check_tree(read, root, config);
 }
 
 }  // namespace simfs::fs

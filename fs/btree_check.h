@@ -14,10 +14,16 @@
 //   values within config.value_bytes_max;
 // - keys: strictly increasing within a block; every key in a child greater than the previous
 //   sibling's parent key (ordering across blocks); each parent key equal to its child's largest.
-// It reads through the cache, so dirty (uncommitted) blocks are checked as they stand.
+// The BlockCache form reads through the cache, so dirty (uncommitted) blocks are checked as they
+// stand. The CheckReadFn form reads through any source of verified blocks (fsck reads images);
+// it is synchronous when the function is, and never reads a block twice except to tell a block
+// of the other btree kind (unbalanced) from a damaged one.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "fs/block_cache.h"
 #include "fs/btree.h"
@@ -25,6 +31,11 @@
 
 namespace simfs::fs {
 
+// Reads the block `ref` names, expecting `magic`, and verifies it as BlockCache::read does (crc,
+// magic, fsid, blkno, seq): 0 with the whole kBlockSize block in *block, or EIO / ESTALE.
+using CheckReadFn = std::function<sim::Errno(BlockRef ref, BlockMagic magic, std::vector<uint8_t>* block)>;
+
+std::string check_tree(const CheckReadFn& read, const BtreeRoot& root, const BtreeConfig& config);
 std::string check_tree(BlockCache& cache, const BtreeRoot& root, const BtreeConfig& config);
 
 }  // namespace simfs::fs

@@ -348,8 +348,7 @@ void BlockDevice::save_image(std::ostream& out) const {
   out.write(s.data(), static_cast<std::streamsize>(s.size()));
 }
 
-std::string BlockDevice::load_image(std::istream& in) {
-  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+std::string parse_device_image(std::string_view s, DeviceImage* out) {
   const size_t header = 8 + 4 + 4 + 8 + 8;
   if (s.size() < header + 8) return "image truncated: " + std::to_string(s.size()) + " bytes is shorter than a header";
   if (std::memcmp(s.data(), kImageMagic, 8) != 0) return "not a simfs device image (bad magic)";
@@ -359,15 +358,16 @@ std::string BlockDevice::load_image(std::istream& in) {
   const uint64_t count = get_le(p + 16, 8);
   const uint64_t n = get_le(p + 24, 8);
   if (version != kImageVersion) return "unsupported image version " + std::to_string(version);
-  if (bs != cfg_.block_size) return "image block size " + std::to_string(bs) + " differs from device's " + std::to_string(cfg_.block_size);
-  if (count != cfg_.block_count) return "image block count " + std::to_string(count) + " differs from device's " + std::to_string(cfg_.block_count);
+  if (bs == 0) return "image block size is 0";
   if (n > count) return "image claims more blocks than the device has";
   const uint64_t rec = 8 + uint64_t{bs};
   if ((s.size() - header - 8) / rec < n || s.size() != header + n * rec + 8)
     return "image length " + std::to_string(s.size()) + " does not match its " + std::to_string(n) + " blocks (truncated or trailing data)";
   const uint64_t sum = get_le(p + s.size() - 8, 8);
   if (sum != fnv1a64(std::string_view(s.data(), s.size() - 8))) return "image checksum mismatch (corrupt image)";
-  std::map<uint64_t, Block> blocks;
+  DeviceImage img;
+  img.block_size = bs;
+  img.block_count = count;
   uint64_t prev = 0;
   for (uint64_t i = 0; i < n; ++i) {
     const uint8_t* r = p + header + i * rec;
@@ -375,14 +375,30 @@ std::string BlockDevice::load_image(std::istream& in) {
     if (blkno >= count) return "image block number " + std::to_string(blkno) + " out of range";
     if (i > 0 && blkno <= prev) return "image blocks out of order";
     prev = blkno;
-    Block b;
-    b.durable = std::make_unique<uint8_t[]>(bs);
-    std::memcpy(b.durable.get(), r + 8, bs);
-    blocks.emplace(blkno, std::move(b));
+    img.blocks.emplace_hint(img.blocks.end(), blkno, std::vector<uint8_t>(r + 8, r + 8 + bs));
   }
+  *out = std::move(img);
+  return "";
+}
+
+std::string BlockDevice::load_image(std::istream& in) {
+  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  DeviceImage img;
+  if (std::string err = parse_device_image(s, &img); !err.empty()) return err;
+  if (img.block_size != cfg_.block_size)
+    return "image block size " + std::to_string(img.block_size) + " differs from device's " + std::to_string(cfg_.block_size);
+  if (img.block_count != cfg_.block_count)
+    return "image block count " + std::to_string(img.block_count) + " differs from device's " + std::to_string(cfg_.block_count);
+  std::map<uint64_t, Block> blocks;
+  for (const auto& [blkno, bytes] : img.blocks) {
+    Block b;
+    b.durable = std::make_unique<uint8_t[]>(img.block_size);
+    std::memcpy(b.durable.get(), bytes.data(), img.block_size);
+    blocks.emplace_hint(blocks.end(), blkno, std::move(b));
+  }
+  provisioned_ = img.blocks.size();
   blocks_ = std::move(blocks);
   pending_.clear();
-  provisioned_ = n;
   return "";
 }
 

@@ -24,6 +24,7 @@
 #include <ostream>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sim/errors.h"
@@ -147,6 +148,17 @@ class BlockDevice {
   std::function<void(uint64_t, uint64_t)> misdirect_observer_;
   std::function<void(uint64_t)> write_observer_;
 };
+
+// A device image (what save_image writes), decoded: the geometry and every block it holds;
+// blocks not in `blocks` read as zeros. For tools that inspect images without a simulation.
+struct DeviceImage {
+  uint32_t block_size = 0;
+  uint64_t block_count = 0;
+  std::map<uint64_t, std::vector<uint8_t>> blocks;  // each block_size bytes
+};
+// Decodes and checks an image (magic, version, length, checksum, block order and range).
+// Returns "" on success, or what is wrong with it; *out is untouched on error.
+std::string parse_device_image(std::string_view bytes, DeviceImage* out);
 
 // One node's attachment to a device. Calls park the calling task for the I/O latency.
 class DiskHandle final : public NodeResource {

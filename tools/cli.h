@@ -45,5 +45,6 @@ int cmd_shrink(Args& args, const std::string& prog);
 int cmd_why(Args& args, const std::string& prog);
 int cmd_export(Args& args, const std::string& prog);
 int cmd_merge(Args& args, const std::string& prog);
+int cmd_fsck(Args& args);
 
 }  // namespace tools

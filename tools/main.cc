@@ -19,6 +19,7 @@ const char* kUsage =
     "  why FAILURE                  when did the failure become inevitable? (see 'simfs why --help')\n"
     "  export --format F TRACE -o FILE   Perfetto/Chrome JSON or a ShiViz log\n"
     "  merge RESULTS... [-o OUT]    combine the --results files of a campaign's shards\n"
+    "  fsck META_IMAGE DATA_IMAGE   check the filesystem in device images (or: fsck DIR)\n"
     "\n"
     "exit codes: 0 pass, 1 invariant violated, 2 usage error, 3 harness error\n";
 
@@ -44,6 +45,7 @@ int main(int argc, char** argv) {
   if (cmd == "why") return tools::cmd_why(args, prog);
   if (cmd == "export") return tools::cmd_export(args, prog);
   if (cmd == "merge") return tools::cmd_merge(args, prog);
+  if (cmd == "fsck") return tools::cmd_fsck(args);
   std::fprintf(stderr, "simfs: unknown command '%s' (try 'simfs --help')\n", cmd.c_str());
   return tools::kExitUsage;
 }
