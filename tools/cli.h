@@ -44,5 +44,6 @@ int cmd_replay(Args& args, const std::string& prog);
 int cmd_shrink(Args& args, const std::string& prog);
 int cmd_export(Args& args, const std::string& prog);
 int cmd_merge(Args& args, const std::string& prog);
+int cmd_view(Args& args, const std::string& prog);
 
 }  // namespace tools

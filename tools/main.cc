@@ -18,6 +18,7 @@ const char* kUsage =
     "  shrink FAILURE [-o OUT]      minimise a failing run's decision tape\n"
     "  export --format F TRACE -o FILE   Perfetto/Chrome JSON or a ShiViz log\n"
     "  merge RESULTS... [-o OUT]    combine the --results files of a campaign's shards\n"
+    "  view TRACE [-o OUT.html]     a self-contained HTML trace viewer for the browser\n"
     "\n"
     "exit codes: 0 pass, 1 invariant violated, 2 usage error, 3 harness error\n";
 
@@ -42,6 +43,7 @@ int main(int argc, char** argv) {
   if (cmd == "shrink") return tools::cmd_shrink(args, prog);
   if (cmd == "export") return tools::cmd_export(args, prog);
   if (cmd == "merge") return tools::cmd_merge(args, prog);
+  if (cmd == "view") return tools::cmd_view(args, prog);
   std::fprintf(stderr, "simfs: unknown command '%s' (try 'simfs --help')\n", cmd.c_str());
   return tools::kExitUsage;
 }
