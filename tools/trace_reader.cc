@@ -37,7 +37,7 @@ std::string stream_trace(std::istream& in, const std::function<void(TraceLine, n
       sink(TraceLine::kHeader, j);
       continue;
     }
-    if (!have_header) return "empty trace";  // blank first line: no header
+    if (!have_header) return "line " + std::to_string(lineno) + ": line 1 must be the trace header";
     if (have_end) return "line " + std::to_string(lineno) + ": data after the end line";
     if (j.value("end", false)) {
       have_end = true;

@@ -204,6 +204,24 @@ test('keyboard stepping moves the selection and the URL hash', async () => {
   await page.close();
 });
 
+test('clicking an event selects it; dragging pans without selecting', async () => {
+  const { page, problems } = await open(pages.small);
+  const p = await page.evaluate(() => window.simfsViewer.pointOf(3));
+  await page.mouse.click(p.x + 2, p.y + 1);
+  assert.equal((await stats(page)).selected, 3);
+  assert.match(await page.textContent('#details'), /#3 recv/);
+  const before = (await stats(page)).view;
+  await page.mouse.move(p.x + 200, p.y + 60);
+  await page.mouse.down();
+  await page.mouse.move(p.x + 100, p.y + 60, { steps: 5 });
+  await page.mouse.up();
+  const s = await stats(page);
+  assert.equal(s.selected, 3, 'a drag is not a click');
+  assert.ok(s.view[0] > before[0], 'dragging left moves the window later in time');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
 test('loading with #e=N selects event N', async () => {
   const { page, problems } = await open(pages.small, '#e=4');
   assert.equal((await stats(page)).selected, 4);
