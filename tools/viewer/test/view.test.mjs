@@ -81,6 +81,7 @@ function writeBigTrace(file, n) {
     const k = i % 10, from = i % 5, to = (i + 1) % 5;
     if (k < 4 || k === 5) { if (k % 2 === 0) { msg++; emit({ node: from, kind: 'send', msg, from, to, conn: 1, type: 1, size: 32 }); } else emit({ node: to, kind: 'recv', msg, from, to, conn: 1, type: 1 }); }
     else if (k === 4) emit({ node: 3, kind: i % 20 === 4 ? 'op_call' : 'op_return', client: 0, op: 'write', value: i });
+    else if (k === 6 && i === 16) emit({ node: 4, kind: 'crash', fault: true, incarnation: 1 });  // never restarts
     else if (k === 6 && i % 100000 === 6) emit({ node: 1, kind: 'crash', fault: true, incarnation: 1 });
     else if (k === 6 && i % 100000 === 50006) emit({ node: 1, kind: 'restart', fault: true, incarnation: 2 });
     else if (k === 7) emit({ node: 2, kind: 'disk_write', dev: 0, blk: i % 64, w: i, fua: i % 70 === 7 });
@@ -271,6 +272,21 @@ test('search finds the expected matches and n/N walk them', async () => {
   await page.close();
 });
 
+test('the bare template opens a .jsonl file chosen by the user', async () => {
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (e) => problems.push('pageerror: ' + e.message));
+  page.on('console', (m) => { if (m.type() === 'error') problems.push('console.error: ' + m.text()); });
+  await page.goto(pathToFileURL(path.join(ROOT, 'tools/viewer/viewer.html')).href);
+  assert.ok(await page.isVisible('#drop'));
+  await page.setInputFiles('#file', path.join(ROOT, 'tests/fixtures/small.jsonl'));
+  await page.waitForFunction(() => window.simfsViewer.ready === true);
+  const s = await stats(page);
+  assert.deepEqual([s.events, s.lanes, s.arrows, s.violations], [9, 3, 1, 1]);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
 test('trace strings cannot inject script', async () => {
   const { page, problems } = await open(pages.inject);
   await page.focus('#plot');
@@ -306,9 +322,17 @@ test('a 1,000,000-event trace loads and pans/zooms quickly', async () => {
     let t = performance.now(); v.fit(); v.render(); out.fitMs = performance.now() - t;
     t = performance.now(); v.zoom(0.5); v.render(); out.zoomMs = performance.now() - t;
     t = performance.now(); v.pan(0.3); v.render(); out.panMs = performance.now() - t;
+    out.fit = v.stats();
     t = performance.now(); v.zoom(0.0001); v.render(); out.deepZoomMs = performance.now() - t;
+    out.deep = v.stats();
     return out;
   });
+  // Zoomed out, arrows are thinned to a screenful; zoomed in, all are drawn, and the crash that
+  // never ends (a span as long as the trace) is still drawn.
+  assert.ok(steps.fit.arrowsThinned && steps.fit.arrowsDrawn <= 4000, JSON.stringify(steps.fit));
+  assert.ok(!steps.deep.arrowsThinned && steps.deep.arrowsDrawn > 0, JSON.stringify(steps.deep));
+  assert.ok(steps.deep.faultSpansDrawn >= 1, JSON.stringify(steps.deep));
+  delete steps.fit; delete steps.deep;
   // And through the real input path: a key press until the next frame is painted.
   const t1 = Date.now();
   await page.focus('#plot');
