@@ -46,5 +46,6 @@ int cmd_why(Args& args, const std::string& prog);
 int cmd_export(Args& args, const std::string& prog);
 int cmd_merge(Args& args, const std::string& prog);
 int cmd_fsck(Args& args);
+int cmd_view(Args& args, const std::string& prog);
 
 }  // namespace tools

@@ -20,6 +20,7 @@ const char* kUsage =
     "  export --format F TRACE -o FILE   Perfetto/Chrome JSON or a ShiViz log\n"
     "  merge RESULTS... [-o OUT]    combine the --results files of a campaign's shards\n"
     "  fsck META_IMAGE DATA_IMAGE   check the filesystem in device images (or: fsck DIR)\n"
+    "  view TRACE [-o OUT.html]     a self-contained HTML trace viewer for the browser\n"
     "\n"
     "exit codes: 0 pass, 1 invariant violated, 2 usage error, 3 harness error\n";
 
@@ -46,6 +47,7 @@ int main(int argc, char** argv) {
   if (cmd == "export") return tools::cmd_export(args, prog);
   if (cmd == "merge") return tools::cmd_merge(args, prog);
   if (cmd == "fsck") return tools::cmd_fsck(args);
+  if (cmd == "view") return tools::cmd_view(args, prog);
   std::fprintf(stderr, "simfs: unknown command '%s' (try 'simfs --help')\n", cmd.c_str());
   return tools::kExitUsage;
 }
