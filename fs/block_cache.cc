@@ -1,5 +1,7 @@
 #include "fs/block_cache.h"
 
+#include "fs/btree_block.h"
+
 #include "fs/assert.h"
 
 namespace simfs::fs {
@@ -31,7 +33,15 @@ bool BlockCache::note_stale(BlockRef ref) {
   return false;
 }
 
-sim::Errno BlockCache::read(BlockRef ref, BlockMagic magic, BlockPtr* out) {
+namespace {
+void encode_if_stale(CachedBlock& b) {
+  if (!b.payload_stale) return;
+  encode_node(*b.node, b.payload());
+  b.payload_stale = false;
+}
+}  // namespace
+
+sim::Errno BlockCache::read(BlockRef ref, BlockMagic magic, BlockPtr* out, bool want_payload) {
   FS_ASSERT(!ref.empty());
   auto stale = [&] { return note_stale(ref) ? EIO : ESTALE; };
 
@@ -39,6 +49,7 @@ sim::Errno BlockCache::read(BlockRef ref, BlockMagic magic, BlockPtr* out) {
     CachedBlock& b = *it->second;
     if (b.ref == ref && b.magic == magic) {
       touch(b);
+      if (want_payload) encode_if_stale(b);
       *out = it->second;
       return sim::kOk;
     }
@@ -58,6 +69,7 @@ sim::Errno BlockCache::read(BlockRef ref, BlockMagic magic, BlockPtr* out) {
   if (auto it = blocks_.find(ref.blkno); it != blocks_.end()) {
     if (it->second->ref == ref && it->second->magic == magic) {
       touch(*it->second);
+      if (want_payload) encode_if_stale(*it->second);
       *out = it->second;
       return sim::kOk;
     }
@@ -140,6 +152,7 @@ sim::Errno BlockCache::writeback(const SuperBlock& super) {
     // Seal and copy with no park in between: the write parks, and another task may modify the
     // block meanwhile (it then stays dirty, see below).
     CachedBlock& b = *w.block;
+    encode_if_stale(b);
     put_header(b.data, {0, static_cast<uint32_t>(b.magic), fsid_, b.ref.seq, b.ref.blkno});
     seal_block(b.data);
     w.gen = b.dirty_gen;

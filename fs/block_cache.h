@@ -33,6 +33,8 @@
 
 namespace simfs::fs {
 
+struct BtreeNode;
+
 // One cached metadata block. `data` is always kBlockSize bytes, header included.
 struct CachedBlock {
   BlockRef ref;
@@ -41,6 +43,11 @@ struct CachedBlock {
   bool dirty = false;
   uint64_t dirty_gen = 0;  // bumped by every mark_dirty, so writeback can tell later changes
   uint64_t last_use = 0;   // cache clock, for LRU eviction
+  // Btree blocks also keep their decoded node, so lookups do not decode the block every time
+  // and changes are encoded once, at writeback, however often the block changes before it.
+  // payload_stale: `node` is newer than `data`; read() and writeback() encode it first.
+  std::shared_ptr<const BtreeNode> node;
+  bool payload_stale = false;
 
   std::span<uint8_t> payload() { return std::span<uint8_t>(data).subspan(kBlockHeaderBytes); }
   std::span<const uint8_t> payload() const { return std::span<const uint8_t>(data).subspan(kBlockHeaderBytes); }
@@ -57,7 +64,9 @@ class BlockCache {
   BlockCache(const BlockCache&) = delete;
   BlockCache& operator=(const BlockCache&) = delete;
 
-  sim::Errno read(BlockRef ref, BlockMagic magic, BlockPtr* out);
+  // want_payload = false: the caller uses only CachedBlock::node when it is set (the btree),
+  // so a stale payload need not be encoded.
+  sim::Errno read(BlockRef ref, BlockMagic magic, BlockPtr* out, bool want_payload = true);
   BlockPtr create(BlockRef ref, BlockMagic magic);
   void mark_dirty(const BlockPtr& b);
   // Drops a block without writing it back: for a block freed in the transaction that created it,

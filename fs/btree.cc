@@ -114,7 +114,8 @@ class Btree::Writer {
     for (auto& [ref, out] : writes_) {
       BlockPtr b = out.block ? out.block : t_.cache_.create(ref, btree_magic(out.node.level));
       FS_ASSERT(b->ref == ref && b->magic == btree_magic(out.node.level));
-      encode_node(out.node, b->payload());
+      b->node = std::make_shared<const BtreeNode>(std::move(out.node));
+      b->payload_stale = true;  // encoded at writeback (or when someone reads the payload)
       t_.cache_.mark_dirty(b);
     }
     for (uint64_t blkno : allocated_) t_.txn_blocks_.insert(blkno);
@@ -138,12 +139,18 @@ Btree::Btree(BlockCache& cache, BtreeAllocator alloc, BtreeRoot root, BtreeConfi
   FS_ASSERT((root_.height == 0) == root_.ref.empty());
 }
 
-sim::Errno Btree::read_node(BlockRef ref, uint8_t level, BtreeNode* out, BlockPtr* block) {
+sim::Errno Btree::read_node(BlockRef ref, uint8_t level, std::shared_ptr<const BtreeNode>* out, BlockPtr* block) {
   BlockPtr b;
-  if (sim::Errno e = cache_.read(ref, btree_magic(level), &b); e != sim::kOk) return e;
-  std::string problem;
-  // Intact but malformed (or empty) contents are a broken structure: retrying cannot help.
-  if (!decode_node(b->payload(), out, &problem) || out->level != level || out->entries.empty()) return EIO;
+  if (sim::Errno e = cache_.read(ref, btree_magic(level), &b, /*want_payload=*/false); e != sim::kOk) return e;
+  if (!b->node) {
+    auto n = std::make_shared<BtreeNode>();
+    std::string problem;
+    // Intact but malformed contents are a broken structure: retrying cannot help.
+    if (!decode_node(b->payload(), n.get(), &problem)) return EIO;
+    b->node = std::move(n);
+  }
+  if (b->node->level != level || b->node->entries.empty()) return EIO;
+  *out = b->node;
   if (block) *block = std::move(b);
   return sim::kOk;
 }
@@ -161,8 +168,9 @@ sim::Errno Btree::next(const Key& key, Item* out) {
   // The first child whose largest key is >= key holds the answer, so no backtracking.
   BlockRef ref = root_.ref;
   for (int level = root_.height - 1; level >= 0; --level) {
-    BtreeNode n;
-    if (sim::Errno e = read_node(ref, static_cast<uint8_t>(level), &n, nullptr); e != sim::kOk) return e;
+    std::shared_ptr<const BtreeNode> np;
+    if (sim::Errno e = read_node(ref, static_cast<uint8_t>(level), &np, nullptr); e != sim::kOk) return e;
+    const BtreeNode& n = *np;
     size_t i = lower_index(n, key);
     if (i == n.entries.size()) return ENOENT;
     if (n.leaf()) {
@@ -175,8 +183,9 @@ sim::Errno Btree::next(const Key& key, Item* out) {
 }
 
 sim::Errno Btree::prev_in(BlockRef ref, uint8_t level, const Key& key, Item* out) {
-  BtreeNode n;
-  if (sim::Errno e = read_node(ref, level, &n, nullptr); e != sim::kOk) return e;
+  std::shared_ptr<const BtreeNode> np;
+  if (sim::Errno e = read_node(ref, level, &np, nullptr); e != sim::kOk) return e;
+  const BtreeNode& n = *np;
   if (n.leaf()) {
     size_t i = upper_index(n, key);
     if (i == 0) return ENOENT;
@@ -239,7 +248,12 @@ sim::Errno Btree::modify(Op op, const Item& item) {
   for (int level = root_.height - 1; level >= 0; --level) {
     Level l;
     l.ref = ref;
-    if (sim::Errno e = read_node(ref, static_cast<uint8_t>(level), &l.node, &l.block); e != sim::kOk) return e;
+    std::shared_ptr<const BtreeNode> np;
+    if (sim::Errno e = read_node(ref, static_cast<uint8_t>(level), &np, &l.block); e != sim::kOk) return e;
+    // A private copy to change, with room for the entry an insert adds.
+    l.node.level = np->level;
+    l.node.entries.reserve(np->entries.size() + 1);
+    l.node.entries.assign(np->entries.begin(), np->entries.end());
     if (!l.node.leaf()) {
       size_t i = lower_index(l.node, item.key);
       if (i == l.node.entries.size()) {
@@ -290,7 +304,9 @@ sim::Errno Btree::modify(Op op, const Item& item) {
       size_t s = parent.child > 0 ? parent.child - 1 : parent.child + 1;
       if (s >= parent.node.entries.size()) return w.abort(EIO);  // a non-root parent with one child
       Out sib{{}, parent.node.entries[s].child, nullptr};
-      if (sim::Errno e = read_node(sib.origin, cur.node.level, &sib.node, &sib.block); e != sim::kOk) return w.abort(e);
+      std::shared_ptr<const BtreeNode> sp;
+      if (sim::Errno e = read_node(sib.origin, cur.node.level, &sp, &sib.block); e != sim::kOk) return w.abort(e);
+      sib.node = *sp;
       lo = std::min(s, parent.child);
       hi = std::max(s, parent.child);
       Out& left = s < parent.child ? sib : cur;

@@ -93,7 +93,7 @@ class Btree {
   struct Out;
   class Writer;
 
-  sim::Errno read_node(BlockRef ref, uint8_t level, BtreeNode* out, BlockPtr* block);
+  sim::Errno read_node(BlockRef ref, uint8_t level, std::shared_ptr<const BtreeNode>* out, BlockPtr* block);
   sim::Errno prev_in(BlockRef ref, uint8_t level, const Key& key, Item* out);
   sim::Errno modify(Op op, const Item& item);
 

@@ -4,8 +4,8 @@
 // answers from RFC 3720 and other implementations hold. crc32c_extend(crc32c(a), b) equals
 // crc32c(a ++ b), which lets a caller checksum a block in pieces without copying it.
 //
-// Software table implementation: checksum speed is not the bottleneck of a simulation, and a
-// table has no dependence on host CPU features, so every build computes the same value.
+// Software table implementation (slicing-by-8): it needs no host CPU features, so every build
+// computes the same value, and it keeps checksums a small part of a commit.
 #pragma once
 
 #include <cstdint>
