@@ -4,6 +4,7 @@
 
 #include "fs/assert.h"
 #include "fs/items.h"
+#include "sim/simulation.h"
 
 namespace simfs::fs {
 
@@ -71,6 +72,7 @@ sim::Errno Mount::open(sim::Node& node, sim::DiskHandle& meta, sim::DiskHandle& 
   std::unique_ptr<Mount> m(new Mount(node, meta, data, cfg, sb));
   e = m->meta_->load();
   if (e) return e;
+  node.sim().event(node.id(), "fs_mount", {{"seq", sb.seq}, {"next_ino", sb.next_ino}});
   if (cfg.timer) {
     std::shared_ptr<bool> alive = m->alive_;
     Mount* self = m.get();
@@ -96,7 +98,10 @@ sim::Errno Mount::commit() {
   }
   stats_.ops_committing = stats_.ops_done;
   sim::Errno e = do_commit();
-  if (e) failed_ = e;
+  if (e) {
+    failed_ = e;
+    node_.sim().event(node_.id(), "fs_stopped", {{"err", sim::errno_name(e)}}, /*fault=*/true);
+  }
   return e;
 }
 
@@ -138,6 +143,7 @@ sim::Errno Mount::do_commit() {
   ++stats_.commits;
   stats_.commit_blocks += blocks;
   stats_.ops_durable = stats_.ops_committing;
+  node_.sim().event(node_.id(), "fs_commit", {{"seq", sb_.seq}, {"blocks", blocks}, {"ops", stats_.ops_durable}});
   return 0;
 }
 

@@ -169,9 +169,12 @@ void SingleMountScenario::workload(sim::Node& node) {
       return;
     }
     bool io = false;
-    std::string f = checker_.step(*vfs_, *mount_, next_op(), &io);
+    const FsOp op = next_op();
+    const uint64_t call = s.event(node.id(), "op_call", {{"client", 0}, {"op", op.describe()}});
+    std::string f = checker_.step(*vfs_, *mount_, op, &io);
+    const uint64_t ret = s.event(node.id(), "op_return", {{"client", 0}, {"op", op.describe()}, {"ok", f.empty() && !io}});
     if (!f.empty()) {
-      s.violation("fs.op_result", f);
+      s.violation("fs.op_result", f, {call, ret});
       return;
     }
     if (!io && nemesis_->healed()) ++ops_after_heal_;

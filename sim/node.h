@@ -33,6 +33,8 @@ class Node {
 
   int id() const { return id_; }
   const std::string& name() const { return name_; }
+  // The world this node lives in: code running on the node traces and decides through it.
+  Simulation& sim() { return sim_; }
   bool up() const { return up_; }
   bool paused() const { return group_.paused; }
   TaskGroup* group() { return &group_; }
