@@ -181,7 +181,20 @@ const std::string_view kFormatDescription =
     "key zone u8, ino u64, type u8, first u64, second u64\n"
     "btree_block level u8, reserved u8, count u16, then entries\n"
     "btree_leaf_item key, seq u64, flags u8 (bit 0 deletion), value_len u16, value\n"
-    "btree_parent_entry key (largest key of the child), child ref\n";
+    "btree_parent_entry key (largest key of the child), child ref\n"
+    "alloc_list_block magic 0x5346414C, next ref, count u32 (1..505), count u64 blknos\n"
+    "bitmap_item key {3, allocator, 9, region, 0}, value 512 bytes, set bit = free, 4096 blocks per region\n"
+    "inode_item key {1, ino, 1, 0, 0}: mode u32, uid u32, gid u32, nlink u32, size u64, atime u64, mtime u64, "
+    "ctime u64, next_readdir_pos u64\n"
+    "xattr_item key {1, ino, 2, name_hash, index}: name u16+bytes, value u16+bytes\n"
+    "dirent_item key {1, dir, 3, name_hash, pos}: ino u64, pos u64, dtype u8, name u16+bytes\n"
+    "readdir_item key {1, dir, 4, pos, 0}: same as dirent\n"
+    "link_item key {1, ino, 5, dir, pos}: name u16+bytes\n"
+    "extent_item key {1, ino, 6, region (32 blocks), 0}: runs u8, runs x {start u8, len u8, blkno u64}\n"
+    "symlink_item key {1, ino, 7, 0, 0}: target u16+bytes\n"
+    "orphan_item key {2, ino, 8, 0, 0}: empty\n"
+    "name_hash fnv1a64(name) >> 1\n"
+    "data_block_size 4096, data block 0 unused\n";
 
 uint64_t format_hash() {
   uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a 64 offset basis

@@ -58,8 +58,9 @@ struct MountConfig {
 //   leave committed extents pointing at data that never reached the disk.
 // rename_dir_nlink: renaming a directory to another parent forgets to move the ".." link count.
 // rmdir_not_empty: rmdir removes a directory without checking that it is empty.
+// leak_on_delete: deleting an inode forgets to free its data blocks (only fsck can see it).
 inline const char* const kPlantedBugs[] = {"reuse_before_commit", "no_data_flush", "rename_dir_nlink",
-                                           "rmdir_not_empty"};
+                                           "rmdir_not_empty", "leak_on_delete"};
 
 // Writes a fresh filesystem. Runs in a task (it does I/O).
 sim::Errno mkfs(sim::Node& node, sim::DiskHandle& meta, sim::DiskHandle& data, uint64_t fsid);

@@ -145,8 +145,9 @@ sim::Errno Vfs::delete_inode(uint64_t ino) {
     if (it.key.type == kTypeExtent) {
       ExtentMap map;
       if (!decode_extent(it.value, &map)) return EIO;
+      const bool leak = m_.config().bug == "leak_on_delete";  // BUG (planted) when set
       for (uint64_t b : map)
-        if (b && (e = m_.free_data(b))) return e;
+        if (b && !leak && (e = m_.free_data(b))) return e;
     }
     m_.items().del(it.key);
     if (it.key == last) break;

@@ -2,7 +2,7 @@
 // device, running a random mix of VFS operations under crashes, power loss, pauses and
 // metadata disk faults. Every operation is judged against the POSIX model (oracle/
 // fs_checker.h), and every recovery must bring back exactly the last durable commit (or the
-// one in flight).
+// one in flight). fsck checks the durable images after every crash and at the end.
 //
 // Faults: the nemesis crashes and pauses the node, cuts power, and injects read/write errors
 // and read bit flips on the metadata device (whose blocks are checksummed). The data device
@@ -11,11 +11,12 @@
 // scenario, as an administrator would.
 //
 // Planted bugs (--bug): the fs-level ones in fs/mount.h (reuse_before_commit, no_data_flush,
-// rename_dir_nlink, rmdir_not_empty), and no_restart: a mount that stopped on an I/O error is
+// rename_dir_nlink, rmdir_not_empty, leak_on_delete), and no_restart: a mount that stopped on an I/O error is
 // never restarted, so nothing completes after the faults heal.
 #include <memory>
 #include <string>
 
+#include "fs/fsck.h"
 #include "fs/mount.h"
 #include "fs/vfs.h"
 #include "oracle/fs_checker.h"
@@ -56,6 +57,7 @@ class SingleMountScenario final : public Scenario {
 
  private:
   void boot(sim::Node& node);
+  bool fsck_clean(const char* when);
   bool mount_with_retries(sim::Node& node);
   void workload(sim::Node& node);
   FsOp next_op();
@@ -125,6 +127,8 @@ void SingleMountScenario::boot(sim::Node& node) {
     vfs_.reset();
     mount_.reset();
   }
+  // What the crash left on the disks must be consistent before anything reads it.
+  if (formatted_ && !fsck_clean("after a crash")) return;
   mh_ = meta_->attach(node);
   dh_ = data_->attach(node);
   while (!formatted_) {
@@ -156,6 +160,15 @@ void SingleMountScenario::boot(sim::Node& node) {
     sim_->event(node.id(), "fs_recovered", {{"ops", checker_.ops()}});
   }
   workload(node);
+}
+
+bool SingleMountScenario::fsck_clean(const char* when) {
+  const fs::FsckReport r = fs::fsck(fs::durable_reader(*meta_), fs::durable_reader(*data_));
+  if (r.clean()) return true;
+  std::string msg = std::string("fsck ") + when + ": " + std::to_string(r.findings.size() + r.dropped) + " findings";
+  for (size_t i = 0; i < r.findings.size() && i < 3; ++i) msg += "; " + r.findings[i].kind + ": " + r.findings[i].message;
+  sim_->violation("fs.fsck", msg);
+  return false;
 }
 
 void SingleMountScenario::workload(sim::Node& node) {
@@ -244,7 +257,7 @@ ScenarioInfo single_mount_scenario_info() {
       "single_mount",
       "the filesystem on one node (metadata + data devices): random VFS operations against a POSIX model, with "
       "crashes, power loss, pauses and metadata disk faults",
-      {"fs.op_result", "fs.state", "fs.durability", "fs.liveness", "sim.deadlock"},
+      {"fs.op_result", "fs.state", "fs.durability", "fs.fsck", "fs.liveness", "sim.deadlock"},
       bugs,
       [](const ScenarioOptions& o) { return std::make_unique<SingleMountScenario>(o); }};
 }

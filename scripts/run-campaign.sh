@@ -6,5 +6,6 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh
 args=("$@")
-[[ ${#args[@]} -eq 0 ]] && args=(--runs 2000)
-exec ./build/simfs fuzz register --jobs "$(nproc)" --junit artifacts/junit.xml --results artifacts/results.jsonl "${args[@]}"
+[[ ${#args[@]} -eq 0 ]] && args=(--runs 1000)
+# The default scenario: the filesystem on one node under crashes and disk faults.
+exec ./build/simfs fuzz single_mount --jobs "$(nproc)" --junit artifacts/junit.xml --results artifacts/results.jsonl "${args[@]}"

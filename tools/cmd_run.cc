@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -35,6 +36,7 @@ const char* kRunHelp =
     "  --max-events N        stop with a harness error after N loop events (default 50000000)\n"
     "  --check-determinism   run twice in separate processes; exit 3 if the digests differ\n"
     "  --save-images DIR     write each block device's durable image to DIR/NAME.img at the end\n"
+    "                        (DIR is created if missing)\n"
     "\n"
     "exit codes: 0 pass, 1 invariant violated, 2 usage error, 3 harness error\n";
 
@@ -243,6 +245,8 @@ int cmd_run(Args& args, const std::string& prog) {
   cfg.build_id = build_id();
   cfg.capture_images = !o.images_dir.empty();
   if (cfg.capture_images) {
+    std::error_code ec;
+    std::filesystem::create_directories(o.images_dir, ec);  // an error shows in the probe below
     std::ofstream probe(o.images_dir + "/.simfs-probe");
     if (!probe) return usage_error("cannot write images to '" + o.images_dir + "': " + std::strerror(errno));
     probe.close();

@@ -195,7 +195,10 @@ TEST(Cli, SavesDeviceImages) {
   std::string magic(8, '\0');
   in.read(magic.data(), 8);
   EXPECT_EQ(magic, "SIMFSIMG");
-  EXPECT_EQ(simfs({"run", "journal", "--seed", "3", "--save-images", (dir / "missing").string()}).exit_code, 2);
+  // A missing directory is created; one that cannot be (under a regular file) is a usage error.
+  EXPECT_EQ(simfs({"run", "journal", "--seed", "3", "--save-images", (dir / "new" / "deeper").string()}).exit_code, 0);
+  EXPECT_TRUE(fs::exists(dir / "new" / "deeper" / "journal-disk.img"));
+  EXPECT_EQ(simfs({"run", "journal", "--seed", "3", "--save-images", (dir / "journal-disk.img" / "x").string()}).exit_code, 2);
   fs::remove_all(dir);
 }
 
