@@ -51,13 +51,16 @@ sim::Errno BitmapAlloc::alloc_from(uint64_t first_region, uint64_t* blkno) {
 }
 
 sim::Errno BitmapAlloc::free_range(uint64_t start, uint64_t len) {
-  while (len > 0) {
-    uint64_t region = start / kBitmapRegionBlocks;
-    uint32_t first = static_cast<uint32_t>(start % kBitmapRegionBlocks);
-    uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(len, kBitmapRegionBlocks - first));
+  // Two passes: read and check every region first, so a double free anywhere in the range
+  // changes nothing at all.
+  std::vector<std::pair<Item, bool>> regions;  // new contents, and whether the item exists
+  for (uint64_t at = start, left = len; left > 0;) {
+    const uint64_t region = at / kBitmapRegionBlocks;
+    const uint32_t first = static_cast<uint32_t>(at % kBitmapRegionBlocks);
+    const uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(left, kBitmapRegionBlocks - first));
     Item it;
     sim::Errno e = tree_.lookup(bitmap_key(id_, region), &it);
-    bool exists = e == 0;
+    const bool exists = e == 0;
     if (e == ENOENT) {
       it = Item{bitmap_key(id_, region), 0, false, std::vector<uint8_t>(kBitmapBytes, 0)};
     } else if (e) {
@@ -65,15 +68,21 @@ sim::Errno BitmapAlloc::free_range(uint64_t start, uint64_t len) {
     } else if (it.value.size() != kBitmapBytes) {
       return EIO;
     }
-    for (uint32_t i = first; i < first + n; ++i)
-      if (test_bit(it.value, i)) return EIO;  // double free: nothing changed yet in this region
-    for (uint32_t i = first; i < first + n; ++i) set_bit(it.value, i);
-    e = exists ? tree_.update(it) : tree_.insert(it);
-    if (e) return e;
-    free_count_ += n;
-    start += n;
-    len -= n;
+    for (uint32_t i = first; i < first + n; ++i) {
+      if (test_bit(it.value, i)) return EIO;  // double free
+      set_bit(it.value, i);
+    }
+    regions.emplace_back(std::move(it), exists);
+    at += n;
+    left -= n;
   }
+  for (auto& [it, exists] : regions) {
+    // Only an allocation failure (ENOSPC) can stop this pass; the caller's commit then fails
+    // and the mount stops, so a partly applied range never reaches the disk.
+    sim::Errno e = exists ? tree_.update(it) : tree_.insert(it);
+    if (e) return e;
+  }
+  free_count_ += len;
   return 0;
 }
 

@@ -7,6 +7,8 @@
 //   consecutive allocations are usually physically consecutive. ENOSPC when nothing is free.
 // - free_range() marks blocks free. Freeing a block that is already free is corruption of the
 //   caller's bookkeeping: it returns EIO and changes nothing, so a double free is never hidden.
+//   (An ENOSPC from the tree part way through a multi-region range does leave the earlier
+//   regions freed and free_count() stale; callers treat it as a failed commit.)
 // - The tree's own blocks come from the BtreeAllocator given at construction, which must not be
 //   this bitmap itself (the metadata allocator feeds its tree from its avail list instead; see
 //   meta_alloc.h). Callers serialize; the tree must not change while a writeback is in flight.

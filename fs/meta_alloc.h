@@ -69,6 +69,7 @@ class MetaAlloc {
   // fsck and tests.
   const std::vector<uint64_t>& avail() const { return avail_; }
   const std::vector<uint64_t>& pending_freed() const { return pending_freed_; }
+  const std::vector<uint64_t>& freed_this_txn() const { return freed_; }
   const std::vector<uint64_t>& list_blocks() const { return list_blocks_; }
 
  private:
