@@ -55,7 +55,7 @@ struct Outcome {
   std::string failure;
 };
 
-Outcome crash_at_write(uint64_t k, const std::vector<FsOp>& ops) {
+Outcome crash_at_write(uint64_t k, const std::vector<FsOp>& ops, size_t dirty_items_max) {
   sim::Simulation s(k);
   sim::testing::ShutdownGuard guard{s};
   sim::Node& n = s.add_node("n");
@@ -64,7 +64,7 @@ Outcome crash_at_write(uint64_t k, const std::vector<FsOp>& ops) {
   std::unique_ptr<Mount> mount;
   MountConfig cfg;
   cfg.timer = false;
-  cfg.dirty_items_max = 12;  // commits in the middle of operations too
+  cfg.dirty_items_max = dirty_items_max;
   FsChecker checker;
   Outcome out;
   uint64_t writes = 0;
@@ -128,11 +128,37 @@ Outcome crash_at_write(uint64_t k, const std::vector<FsOp>& ops) {
   return out;
 }
 
+// Every crash point must recover; returns how many there were.
+uint64_t sweep(const std::vector<FsOp>& ops, size_t dirty_items_max) {
+  uint64_t k = 1;
+  for (; k < 5000; ++k) {
+    Outcome o = crash_at_write(k, ops, dirty_items_max);
+    EXPECT_EQ(o.failure, "") << "crash at write " << k;
+    if (!o.failure.empty() || !o.crashed) break;
+  }
+  return k - 1;
+}
+
+// One huge transaction (seed 004: any transaction size must recover): ~150 operations and
+// no commit until the unmount, so the sweep crashes inside one large commit at every write.
+TEST(CrashSweep, EveryWriteOfOneLargeTransaction) {
+  std::vector<FsOp> ops;
+  for (uint32_t i = 0; i < 150; ++i) {
+    FsOp op;
+    op.kind = i % 3 == 0 ? FsOp::kMkdir : i % 3 == 1 ? FsOp::kCreate : FsOp::kWrite;
+    op.a = i, op.b = i / 3, op.c = i % 7, op.d = i, op.len = 3000 + i * 50;
+    ops.push_back(op);
+  }
+  const uint64_t points = sweep(ops, 1000000);
+  EXPECT_GT(points, 100u);
+  std::printf("crash points swept in one transaction: %llu\n", static_cast<unsigned long long>(points));
+}
+
 TEST(CrashSweep, EveryWriteOfAFixedWorkload) {
   const std::vector<FsOp> ops = workload();
   uint64_t k = 1;
   for (; k < 5000; ++k) {
-    Outcome o = crash_at_write(k, ops);
+    Outcome o = crash_at_write(k, ops, 12);  // commits in the middle of operations too
     ASSERT_EQ(o.failure, "") << "crash at write " << k;
     if (!o.crashed) break;
   }
