@@ -19,6 +19,8 @@ int capture(Vfs& vfs, PosixModel* out, size_t max_inodes) {
     if (int e = vfs.getattr(ino, &a)) return e;
     ModelInode n;
     n.perm = a.mode & 07777;
+    n.uid = a.uid;
+    n.gid = a.gid;
     n.nlink = a.nlink;
     if (is_dir(a.mode)) {
       n.type = ModelInode::Type::kDir;

@@ -16,7 +16,8 @@ namespace {
 const char* const kNames[] = {"a", "b", "c", "dd", "e"};
 constexpr uint32_t kNameCount = 5;
 const char* const kKindNames[] = {"create", "mkdir", "unlink", "rmdir", "rename", "link", "symlink", "write",
-                                  "truncate", "read", "setxattr", "removexattr", "open", "close", "fsync", "sync"};
+                                  "truncate", "read", "setxattr", "removexattr", "open", "close", "fsync", "sync",
+                                  "setattr"};
 
 std::string name_of(uint32_t v) { return kNames[v % kNameCount]; }
 
@@ -194,6 +195,16 @@ std::string FsChecker::step(Vfs& vfs, const Mount& mount, const FsOp& op, bool* 
     case FsOp::kSync:
       predict_then_run([&](PosixModel&) { return 0; }, [&] { return vfs.sync(); });
       break;
+    case FsOp::kSetattr: {
+      // chmod + chown of any inode (a truncate through setattr is kTruncate's business).
+      SetAttr set;
+      set.mode = (op.d * 0421u) & 07777u;
+      set.uid = op.c % 5;
+      set.gid = op.len % 3;
+      predict_then_run([&](PosixModel& m) { return m.setattr(any, *set.mode, *set.uid, *set.gid); },
+                       [&] { return vfs.setattr(any, set); });
+      break;
+    }
     default:
       return "";
   }

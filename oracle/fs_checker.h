@@ -28,7 +28,7 @@ namespace oracle {
 struct FsOp {
   enum Kind : uint8_t {
     kCreate, kMkdir, kUnlink, kRmdir, kRename, kLink, kSymlink, kWrite, kTruncate, kRead,
-    kSetxattr, kRemovexattr, kOpen, kClose, kFsync, kSync, kKinds
+    kSetxattr, kRemovexattr, kOpen, kClose, kFsync, kSync, kSetattr, kKinds
   };
   Kind kind = kCreate;
   // Picks among the model's current directories / files / names; reduced modulo their count,

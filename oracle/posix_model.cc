@@ -197,6 +197,15 @@ int PosixModel::removexattr(uint64_t ino, std::string_view name) {
   return it->second.xattrs.erase(std::string(name)) ? 0 : ENODATA;
 }
 
+int PosixModel::setattr(uint64_t ino, uint32_t perm, uint32_t uid, uint32_t gid) {
+  auto it = inodes_.find(ino);
+  if (it == inodes_.end()) return ENOENT;
+  it->second.perm = perm & 07777;
+  it->second.uid = uid;
+  it->second.gid = gid;
+  return 0;
+}
+
 std::string PosixModel::diff(const PosixModel& want, const PosixModel& got) {
   for (const auto& [ino, w] : want.inodes_) {
     auto it = got.inodes_.find(ino);
@@ -206,6 +215,9 @@ std::string PosixModel::diff(const PosixModel& want, const PosixModel& got) {
     if (w.type != g.type) return who + " has the wrong type";
     if (w.perm != g.perm) return who + " perm " + std::to_string(g.perm) + ", want " + std::to_string(w.perm);
     if (w.nlink != g.nlink) return who + " nlink " + std::to_string(g.nlink) + ", want " + std::to_string(w.nlink);
+    if (w.uid != g.uid || w.gid != g.gid)
+      return who + " owner " + std::to_string(g.uid) + ":" + std::to_string(g.gid) + ", want " + std::to_string(w.uid) +
+             ":" + std::to_string(w.gid);
     if (w.data.size() != g.data.size())
       return who + " size " + std::to_string(g.data.size()) + ", want " + std::to_string(w.data.size());
     if (w.data != g.data) {

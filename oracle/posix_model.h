@@ -24,6 +24,8 @@ struct ModelInode {
   enum class Type { kFile, kDir, kSymlink };
   Type type = Type::kFile;
   uint32_t perm = 0;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
   uint32_t nlink = 0;
   std::string data;    // file bytes (holes as zeros)
   std::string target;  // symlink target
@@ -52,6 +54,7 @@ class PosixModel {
   int truncate(uint64_t ino, uint64_t size);
   int setxattr(uint64_t ino, std::string_view name, std::string_view value);
   int removexattr(uint64_t ino, std::string_view name);
+  int setattr(uint64_t ino, uint32_t perm, uint32_t uid, uint32_t gid);
 
   const std::map<uint64_t, ModelInode>& inodes() const { return inodes_; }
   std::map<uint64_t, ModelInode>& mutable_inodes() { return inodes_; }
