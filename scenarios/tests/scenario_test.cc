@@ -119,7 +119,7 @@ INSTANTIATE_TEST_SUITE_P(
                       PlantedBug{"echo", "short_dedup_window", "echo.exactly_once"},
                       PlantedBug{"echo", "stale_reply", "echo.reply_matches"},
                       PlantedBug{"echo", "no_retransmit", "echo.liveness"},
-                      PlantedBug{"single_mount", "reuse_before_commit", "fs.durability"},
+                      PlantedBug{"single_mount", "reuse_before_commit", "fs.fsck|fs.durability"},
                       PlantedBug{"single_mount", "no_data_flush", "fs.durability"},
                       PlantedBug{"single_mount", "rename_dir_nlink", "fs.state|fs.durability"},
                       PlantedBug{"single_mount", "rmdir_not_empty", "fs.op_result"},
