@@ -41,9 +41,10 @@ std::string script_safe_json(const nlohmann::json& j) {
 namespace {
 
 const char* kViewUsage =
-    "usage: simfs view TRACE [-o OUT.html] [--partial]\n"
+    "usage: simfs view TRACE [-o OUT.html] [--partial] [--why WHY.json]\n"
     "  writes a self-contained HTML viewer of TRACE (default output: TRACE with an .html suffix)\n"
     "  --partial   view a trace without its end line (a run that was cut short) instead of failing\n"
+    "  --why FILE  also plot a 'simfs why --json' result: failure probability against time\n"
     "exit codes: 0 written, 2 usage error or unreadable/unwritable path, 3 malformed or truncated trace";
 
 }  // namespace
@@ -51,7 +52,7 @@ const char* kViewUsage =
 int cmd_view(Args& args, const std::string& prog) {
   (void)prog;
   namespace fs = std::filesystem;
-  std::string in_path, out_path;
+  std::string in_path, out_path, why_path;
   bool partial = false;
   while (!args.done()) {
     bool missing = false;
@@ -64,6 +65,8 @@ int cmd_view(Args& args, const std::string& prog) {
       out_path = *v;
     } else if (args.flag("--partial")) {
       partial = true;
+    } else if (auto w = args.option("--why", &missing)) {
+      why_path = *w;
     } else if (missing) {
       std::fprintf(stderr, "simfs view: option %s needs a value\n", cur.c_str());
       return kExitUsage;
@@ -92,10 +95,27 @@ int cmd_view(Args& args, const std::string& prog) {
     std::fprintf(stderr, "simfs view: cannot read '%s': %s\n", in_path.c_str(), std::strerror(errno));
     return kExitUsage;
   }
+  // The why result, if any, is read and checked before anything is written.
+  std::string why_json = "null";
+  if (!why_path.empty()) {
+    std::ifstream win(why_path, std::ios::binary);
+    if (!win) {
+      std::fprintf(stderr, "simfs view: cannot read '%s': %s\n", why_path.c_str(), std::strerror(errno));
+      return kExitUsage;
+    }
+    const nlohmann::json w = nlohmann::json::parse(win, nullptr, /*allow_exceptions=*/false);
+    const std::string problem = w.is_discarded() ? "not JSON" : check_why_json(w);
+    if (!problem.empty()) {
+      std::fprintf(stderr, "simfs view: %s: not a 'simfs why --json' result: %s\n", why_path.c_str(), problem.c_str());
+      return kExitHarness;
+    }
+    why_json = script_safe_json(w);
+  }
   const std::string_view page = kViewerHtml;
   const size_t marker = page.find(kViewerTraceMarker);
-  if (marker == std::string_view::npos) {
-    std::fprintf(stderr, "simfs view: internal error: the viewer template has no %s\n", kViewerTraceMarker);
+  const size_t why_marker = page.find(kViewerWhyMarker);
+  if (marker == std::string_view::npos || why_marker == std::string_view::npos || why_marker < marker) {
+    std::fprintf(stderr, "simfs view: internal error: the viewer template lacks its data markers\n");
     return kExitHarness;
   }
 
@@ -145,7 +165,9 @@ int cmd_view(Args& args, const std::string& prog) {
     return fail(kExitHarness);
   }
   out << "\n],\"end\":" << script_safe_json(end) << "}";
-  out << page.substr(marker + std::strlen(kViewerTraceMarker));
+  const size_t after = marker + std::strlen(kViewerTraceMarker);
+  out << page.substr(after, why_marker - after) << why_json;
+  out << page.substr(why_marker + std::strlen(kViewerWhyMarker));
   out.close();
   if (!out) {
     std::fprintf(stderr, "simfs view: writing '%s' failed\n", out_path.c_str());
@@ -160,6 +182,21 @@ int cmd_view(Args& args, const std::string& prog) {
   if (truncated) std::fprintf(stderr, "simfs view: warning: %s has no end line; viewing %zu events\n", in_path.c_str(), events);
   std::fprintf(stderr, "wrote %s (%zu events)\n", out_path.c_str(), events);
   return kExitPass;
+}
+
+std::string check_why_json(const nlohmann::json& j) {
+  if (!j.is_object()) return "not an object";
+  auto cps = j.find("checkpoints");
+  if (cps == j.end() || !cps->is_array() || cps->empty()) return "no \"checkpoints\" array";
+  for (const auto& c : *cps) {
+    if (!c.is_object()) return "a checkpoint is not an object";
+    auto t = c.find("t_ns");
+    auto p = c.find("p");
+    if (t == c.end() || !t->is_number() || p == c.end() || !p->is_number()) return "a checkpoint lacks numeric t_ns and p";
+    const double pv = p->get<double>();
+    if (!(pv >= 0 && pv <= 1)) return "a checkpoint's p is outside 0..1";
+  }
+  return "";
 }
 
 }  // namespace tools

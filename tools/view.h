@@ -15,5 +15,11 @@ std::string script_safe_json(const nlohmann::json& j);
 
 // The marker in tools/viewer/viewer.html that `simfs view` replaces with the trace JSON.
 inline constexpr const char* kViewerTraceMarker = "__SIMFS_TRACE_JSON__";
+// ... and with the `simfs why --json` result (or null).
+inline constexpr const char* kViewerWhyMarker = "__SIMFS_WHY_JSON__";
+
+// Checks that j is a `simfs why --json` result the viewer can plot: an object whose
+// "checkpoints" is an array of objects with numeric t_ns and p (0..1). Returns "" or why not.
+std::string check_why_json(const nlohmann::json& j);
 
 }  // namespace tools

@@ -195,5 +195,29 @@ TEST(View, UsageErrorsExitTwo) {
   fs::remove_all(dir);
 }
 
+TEST(View, EmbedsAWhyResultOrRejectsABadOne) {
+  const fs::path dir = temp_dir("why");
+  const std::string why = SIMFS_SOURCE_DIR "/tests/fixtures/small.why.json";
+  const fs::path out = dir / "v.html";
+  ASSERT_EQ(simfs({"view", kSmall, "-o", out.string(), "--why", why}).exit_code, 0);
+  const std::string html = slurp(out);
+  EXPECT_NE(html.find("\"inevitable_at_ns\":60000"), std::string::npos);
+  // The why message ("a \"quoted\" <b>message</b>") is embedded script-safe like the trace.
+  EXPECT_EQ(html.find("<b>message</b>\",\"failed_at_ns"), std::string::npos);
+  EXPECT_EQ(html.find("__SIMFS_WHY_JSON__"), std::string::npos);
+  // Without --why the slot holds null.
+  ASSERT_EQ(simfs({"view", kSmall, "-o", out.string()}).exit_code, 0);
+  EXPECT_NE(slurp(out).find("id=\"simfs-why\">null</script>"), std::string::npos);
+  // A file that is not a why result: exit 3, no page. A missing one: exit 2.
+  fs::remove(out);
+  std::ofstream(dir / "bad.json") << "{\"checkpoints\": [{\"t_ns\": 1, \"p\": 7}]}";
+  EXPECT_EQ(simfs({"view", kSmall, "-o", out.string(), "--why", (dir / "bad.json").string()}).exit_code, 3);
+  std::ofstream(dir / "junk.json") << "{not json";
+  EXPECT_EQ(simfs({"view", kSmall, "-o", out.string(), "--why", (dir / "junk.json").string()}).exit_code, 3);
+  EXPECT_EQ(simfs({"view", kSmall, "-o", out.string(), "--why", (dir / "missing.json").string()}).exit_code, 2);
+  EXPECT_FALSE(fs::exists(out));
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace tools

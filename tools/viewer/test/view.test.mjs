@@ -58,8 +58,8 @@ function expectedCounts(trace) {
   };
 }
 
-function view(trace, html) {
-  const r = spawnSync(SIMFS, ['view', trace, '-o', html], { encoding: 'utf8' });
+function view(trace, html, extra = []) {
+  const r = spawnSync(SIMFS, ['view', trace, '-o', html, ...extra], { encoding: 'utf8' });
   assert.equal(r.status, 0, `simfs view ${trace} failed: ${r.stderr}`);
   return pathToFileURL(html).href;
 }
@@ -119,6 +119,13 @@ before(async () => {
   assert.equal(run.status, 1, 'register --bug read_one_replica --seed 7 should fail: ' + run.stdout + run.stderr);
   pages.failing = view(failing, path.join(tmp, 'register-fail.html'));
   pages.failingTrace = failing;
+  // The same failure with a real (small) `simfs why --json` result plotted beside it.
+  const why = spawnSync(SIMFS, ['why', failing, '--checkpoints', '5', '--samples', '4', '--json'], { encoding: 'utf8' });
+  assert.equal(why.status, 0, 'simfs why failed: ' + why.stderr);
+  fs.writeFileSync(path.join(tmp, 'why.json'), why.stdout);
+  pages.failingWhy = view(failing, path.join(tmp, 'register-why.html'), ['--why', path.join(tmp, 'why.json')]);
+  pages.smallWhy = view(path.join(ROOT, 'tests/fixtures/small.jsonl'), path.join(tmp, 'small-why.html'),
+    ['--why', path.join(ROOT, 'tests/fixtures/small.why.json')]);
   const t0 = Date.now();
   writeBigTrace(path.join(tmp, 'big.jsonl'), BIG_EVENTS);
   const t1 = Date.now();
@@ -171,6 +178,39 @@ test('real failing run: counts match, screenshot saved', async () => {
   if (process.env.UPDATE_DOCS_IMAGE) await page.screenshot({ path: path.join(ROOT, 'docs/images/viewer.png') });
   assert.deepEqual(problems, []);
   await page.close();
+});
+
+test('why plot: one point per checkpoint; clicking one shows that moment', async () => {
+  {
+    const { page, problems } = await open(pages.smallWhy);
+    const s = await stats(page);
+    assert.equal(s.whyPoints, 4);
+    assert.equal(s.whyInevitableNs, 60000);
+    assert.equal(await page.locator('#whyplot circle').count(), 4);
+    assert.match(await page.textContent("#whytext"), /inevitable from 60 µs, decided after 30 µs/);
+    await page.locator('#whyplot circle').nth(2).click();  // t = 60 µs: the last event before it is #4
+    assert.equal((await stats(page)).selected, 4);
+    assert.ok((await stats(page)).view[0] <= 60000 && (await stats(page)).view[1] >= 60000);
+    assert.deepEqual(problems, []);
+    await page.close();
+  }
+  {
+    const { page, problems } = await open(pages.failingWhy);
+    const s = await stats(page);
+    assert.equal(s.whyPoints, 5);
+    assert.equal(await page.locator('#whyplot circle').count(), 5);
+    await page.locator('#whyplot circle').nth(4).click();
+    assert.ok((await stats(page)).selected >= 0);
+    assert.deepEqual(problems, []);
+    await page.close();
+  }
+  {
+    // No why result embedded: no plot.
+    const { page } = await open(pages.small);
+    assert.equal((await stats(page)).whyPoints, 0);
+    assert.equal(await page.locator('#whybox').isVisible(), false);
+    await page.close();
+  }
 });
 
 test('keyboard stepping moves the selection and the URL hash', async () => {
@@ -297,7 +337,7 @@ test('trace strings cannot inject script', async () => {
   assert.equal(s.lanes, 3);
   assert.equal(await page.evaluate(() => window.__pwned), undefined);
   assert.equal(await page.evaluate(() => document.querySelectorAll('img, b[onmouseover]').length), 0);
-  assert.equal(await page.evaluate(() => document.scripts.length), 2, 'only the page\'s own two scripts');
+  assert.equal(await page.evaluate(() => document.scripts.length), 3, 'only the page\'s own three scripts (trace data, why data, code)');
   // The payloads are shown as text.
   assert.match(await page.textContent('#violation'), /<\/SCRIPT ><script>window.__pwned=5<\/script>/);
   await page.evaluate(() => window.simfsViewer.select(3));
