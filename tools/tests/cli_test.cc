@@ -58,6 +58,12 @@ TEST(Campaign, SeedsAndFingerprints) {
   EXPECT_NE(campaign_run_seed(1, 0), campaign_run_seed(1, 1));
   EXPECT_NE(campaign_run_seed(1, 0), campaign_run_seed(2, 0));
   EXPECT_EQ(normalize_message("read ts (12,3) at 45"), "read ts (#,#) at #");
+  EXPECT_EQ(normalize_message("block 0x1f2e at seed 0xABC"), "block # at seed #");
+  // Quoted names vary between runs of one bug; the operation does not.
+  EXPECT_EQ(normalize_message("rmdir(53,3) [dir 11 'dd', dir2 6 'e'] returned ok"),
+            normalize_message("rmdir(63,3) [dir 10 'c', dir2 10 'a'] returned ok"));
+  EXPECT_NE(normalize_message("rmdir(1) returned ok"), normalize_message("unlink(1) returned ok"));
+  EXPECT_EQ(normalize_message("a \"quoted\" word and an 'unclosed"), "a \"?\" word and an 'unclosed");
   EXPECT_EQ(fingerprint_of("s", "inv", "value 1"), fingerprint_of("s", "inv", "value 999"));
   EXPECT_NE(fingerprint_of("s", "inv", "read"), fingerprint_of("s", "inv", "write"));
   EXPECT_NE(fingerprint_of("s", "a", "m"), fingerprint_of("s", "b", "m"));
