@@ -23,7 +23,7 @@ grep -q "1 unique failure" fuzz.out || { cat fuzz.out; fail "want exactly one un
 grep -q "fs.op_result" fuzz.out || fail "the failure should be fs.op_result"
 grep -q "<failure" junit.xml || fail "JUnit XML lacks the failure"
 dir=$(ls -d arts/single_mount-* | head -1)
-for f in trace.jsonl tape.json result.json replay.sh shrunk-tape.json; do
+for f in trace.jsonl tape.json result.json replay.sh shrunk-tape.json fsck.txt images/meta.img images/data.img; do
   [[ -s "$dir/$f" ]] || fail "artifact $dir/$f missing"
 done
 grep -q "shrunk: decisions" fuzz.out || fail "no shrink report"

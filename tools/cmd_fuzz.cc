@@ -33,7 +33,8 @@ const char* kFuzzHelp =
     "  --shard i/n|auto       run only the runs k with k mod n == i; auto reads JOB_COMPLETION_INDEX\n"
     "                         (+ --shard-count), SLURM_ARRAY_TASK_ID/COUNT, or SIMFS_SHARD=i/n\n"
     "  --bug NAME             run every scenario with this planted bug\n"
-    "  --artifacts DIR        write trace, tape and replay command per unique failure (default: artifacts)\n"
+    "  --artifacts DIR        write trace, tape, replay command, device images and their fsck report\n"
+    "                         per unique failure (default: artifacts)\n"
     "  --junit FILE           write JUnit XML\n"
     "  --results FILE         write JSON Lines: one line per unique failure, then a summary line\n"
     "  --stop-after K         stop after K failing runs\n"
@@ -404,10 +405,16 @@ int cmd_fuzz(Args& args, const std::string& prog) {
       }
       f.artifact_dir = dir;
       std::vector<std::string> argv = {exe, "run", f.scenario, "--seed", sim::hex64(f.seed), "--json",
-                                       "--trace", dir + "/trace.jsonl", "--record-tape", dir + "/tape.json"};
+                                       "--trace", dir + "/trace.jsonl", "--record-tape", dir + "/tape.json",
+                                       "--save-images", dir + "/images"};
       if (!bug.empty()) argv.insert(argv.end(), {"--bug", bug});
       ChildResult rr = run_child(argv, static_cast<int>(timeout_ms), true);
       std::ofstream(dir + "/result.json") << rr.out;
+      // A filesystem scenario leaves its disks as they were at the failure: fsck them.
+      if (std::ifstream(dir + "/images/meta.img") && std::ifstream(dir + "/images/data.img")) {
+        ChildResult fr = run_child({exe, "fsck", dir + "/images"}, static_cast<int>(timeout_ms), true);
+        std::ofstream(dir + "/fsck.txt") << fr.out << (fr.exit_code == 0 ? "" : "(fsck exit " + std::to_string(fr.exit_code) + ")\n");
+      }
       std::ofstream(dir + "/replay.sh") << "#!/bin/sh\n# " << f.invariant << ": " << f.message << "\n" << f.replay << " --trace trace.jsonl\n";
       // Shrink it in its own process too: the system under test may crash while shrinking.
       const bool shrinkable = f.invariant != "crash" && f.invariant != "timeout" && f.invariant != "nondeterminism" &&
