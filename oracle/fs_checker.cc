@@ -197,6 +197,12 @@ std::string FsChecker::step(Vfs& vfs, const Mount& mount, const FsOp& op, bool* 
     default:
       return "";
   }
+  if (got == ENOSPC && want != ENOSPC && allow_enospc_) {
+    // As for EIO below: not done, unless the mount stopped (then recovery is the judge).
+    if (!mount.failed()) record(index, model_);
+    ++enospc_;
+    return "";
+  }
   if (got == EIO && want != EIO && allow_eio_) {
     // Not done — unless the mount stopped with it half done, in which case only the commit in
     // flight (if any) could hold it, and recovery is the judge.
