@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 
 #include "oracle/fs_capture.h"
 #include "sim/errors.h"
@@ -18,6 +19,7 @@ constexpr uint32_t kNameCount = 5;
 const char* const kKindNames[] = {"create", "mkdir", "unlink", "rmdir", "rename", "link", "symlink", "write",
                                   "truncate", "read", "setxattr", "removexattr", "open", "close", "fsync", "sync",
                                   "setattr"};
+static_assert(std::size(kKindNames) == FsOp::kKinds, "one name per FsOp kind");
 
 std::string name_of(uint32_t v) { return kNames[v % kNameCount]; }
 
@@ -31,6 +33,8 @@ std::string pattern(uint32_t seed, uint32_t len) {
 }
 
 }  // namespace
+
+const char* FsOp::kind_name(Kind k) { return kKindNames[k % kKinds]; }
 
 std::string FsOp::describe() const {
   return std::string(kKindNames[kind % kKinds]) + "(" + std::to_string(a) + "," + std::to_string(b) + "," +
@@ -207,6 +211,12 @@ std::string FsChecker::step(Vfs& vfs, const Mount& mount, const FsOp& op, bool* 
     }
     default:
       return "";
+  }
+  if (got == ENOSPC && want != ENOSPC && allow_enospc_) {
+    // As for EIO below: not done, unless the mount stopped (then recovery is the judge).
+    if (!mount.failed()) record(index, model_);
+    ++enospc_;
+    return "";
   }
   if (got == EIO && want != EIO && allow_eio_) {
     // Not done — unless the mount stopped with it half done, in which case only the commit in

@@ -36,6 +36,8 @@ struct FsOp {
   uint32_t a = 0, b = 0, c = 0, d = 0;
   uint32_t len = 0;
   std::string describe() const;
+  // "create", "mkdir", ...: the kind's name, for messages and parameter names.
+  static const char* kind_name(Kind k);
 };
 
 class FsChecker {
@@ -43,6 +45,11 @@ class FsChecker {
   // With disk faults injected, EIO is a legitimate answer to any operation: the operation did
   // not happen (or, if the mount stopped, recovery will tell). Off by default.
   void allow_eio(bool on) { allow_eio_ = on; }
+  // Small devices: ENOSPC is then an acceptable answer to any operation, meaning (like EIO)
+  // that it did not happen. Not judged against free space: the model does not track blocks.
+  // Off by default, where ENOSPC is a mismatch like any other wrong errno.
+  void allow_enospc(bool on) { allow_enospc_ = on; }
+  uint64_t enospc_accepted() const { return enospc_; }
   // Runs op on vfs and the model. Returns "" or a description of the mismatch. *io_error is
   // set when the filesystem answered EIO and allow_eio is on.
   std::string step(simfs::fs::Vfs& vfs, const simfs::fs::Mount& mount, const FsOp& op, bool* io_error = nullptr);
@@ -74,6 +81,8 @@ class FsChecker {
   std::vector<uint64_t> open_;  // open references the checker holds (inode numbers)
   uint64_t ops_ = 0;
   bool allow_eio_ = false;
+  bool allow_enospc_ = false;
+  uint64_t enospc_ = 0;
 };
 
 }  // namespace oracle

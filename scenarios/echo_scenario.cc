@@ -32,11 +32,11 @@ using sim::kSecond;
 using sim::Site;
 using sim::Stream;
 
-constexpr int kClients = 3;
 constexpr uint16_t kPort = 9;
 constexpr uint32_t kMsgRequest = 1, kMsgReply = 2;
 constexpr sim::Duration kRetransmit = 60 * kMillisecond;
-constexpr sim::Time kFaultWindowEnd = 2 * kSecond;
+// After the workload, time for the requests after the heal and the final checks.
+constexpr sim::Duration kTimeLimitSlack = 5 * kSecond;
 constexpr uint64_t kRequestsAfterHeal = 10;
 
 constexpr Site kSiteThink{"echo.think", Stream::kWorkload};
@@ -49,9 +49,14 @@ struct DedupEntry {
 
 class EchoScenario final : public Scenario {
  public:
-  explicit EchoScenario(const ScenarioOptions& o) : bug_(o.bug) {}
+  explicit EchoScenario(const ScenarioOptions& o)
+      : bug_(o.bug),
+        params_(o.params),
+        client_count_(static_cast<int>(o.params.integer("clients"))),
+        workload_end_(o.params.duration("workload_end")),
+        done_after_heal_(static_cast<size_t>(client_count_)) {}
   void setup(sim::Simulation& s) override;
-  sim::Time time_limit() const override { return 8 * kSecond; }
+  sim::Time time_limit() const override { return workload_end_ + kTimeLimitSlack; }
   void finish(sim::Simulation& s) override;
 
  private:
@@ -62,6 +67,9 @@ class EchoScenario final : public Scenario {
   }
 
   std::string bug_;
+  Params params_;
+  const int client_count_;
+  const sim::Time workload_end_;
   sim::Simulation* sim_ = nullptr;
   std::unique_ptr<sim::Network> net_;
   std::unique_ptr<Nemesis> nemesis_;
@@ -70,7 +78,7 @@ class EchoScenario final : public Scenario {
   uint64_t executions_ = 0;
   // Oracle state.
   std::map<std::pair<uint64_t, uint64_t>, uint64_t> executed_;  // (client, seq) -> result
-  uint64_t done_after_heal_[kClients] = {};
+  std::vector<uint64_t> done_after_heal_;  // per client
 };
 
 void EchoScenario::server(sim::Node& node) {
@@ -137,7 +145,8 @@ void EchoScenario::client(sim::Node& node, int index) {
   if (!sock) return;
   const uint64_t me = static_cast<uint64_t>(index) + 1;
   uint64_t seq = 0;
-  while (s.now() < kFaultWindowEnd + kSecond || (nemesis_->healed() && done_after_heal_[index] < kRequestsAfterHeal)) {
+  const size_t me_index = static_cast<size_t>(index);
+  while (s.now() < workload_end_ || (nemesis_->healed() && done_after_heal_[me_index] < kRequestsAfterHeal)) {
     s.sched().sleep(s.chooser().range(kSiteThink, 0, 10 * kMillisecond));
     ++seq;
     uint64_t call = s.event(node.id(), "op_call", {{"client", index}, {"op", "echo"}, {"seq", seq}});
@@ -172,41 +181,54 @@ void EchoScenario::client(sim::Node& node, int index) {
       if (answered) break;
     }
     s.event(node.id(), "op_return", {{"client", index}, {"op", "echo"}, {"seq", seq}});
-    if (nemesis_->healed()) ++done_after_heal_[index];
+    if (nemesis_->healed()) ++done_after_heal_[me_index];
   }
 }
 
 void EchoScenario::setup(sim::Simulation& s) {
   sim_ = &s;
   sim::NetworkConfig nc;
-  nc.datagram_loss = 50000;  // 5%
-  nc.datagram_dup = 30000;   // 3%
+  nc.datagram_loss = static_cast<uint32_t>(params_.integer("datagram_loss_ppm"));  // default 5%
+  nc.datagram_dup = static_cast<uint32_t>(params_.integer("datagram_dup_ppm"));    // default 3%
   net_ = std::make_unique<sim::Network>(s, nc);
   sim::Node& srv = s.add_node("server");
   srv.set_boot([this](sim::Node& n) { server(n); }, /*daemon=*/true);
-  for (int i = 0; i < kClients; ++i) {
+  for (int i = 0; i < client_count_; ++i) {
     sim::Node& c = s.add_node("client-" + std::to_string(i));
     c.set_boot([this, i](sim::Node& n) { client(n, i); });
   }
   for (int i = 0; i < s.node_count(); ++i) s.node(i).start();
   NemesisConfig cfg;
-  cfg.allowed = kFaultPartition | kFaultClog | kFaultPause | kFaultClock | kFaultSwizzle;
+  apply_nemesis_params(params_, &cfg);
   cfg.nodes = {0};
   for (int i = 0; i < s.node_count(); ++i) cfg.net_nodes.push_back(i);
-  cfg.window_start = 50 * kMillisecond;
-  cfg.window_end = kFaultWindowEnd;
   nemesis_ = std::make_unique<Nemesis>(s, net_.get(), std::vector<sim::BlockDevice*>{}, cfg);
   nemesis_->start();
 }
 
 void EchoScenario::finish(sim::Simulation& s) {
-  for (int i = 0; i < kClients; ++i) {
+  for (size_t i = 0; i < done_after_heal_.size(); ++i) {
     if (done_after_heal_[i] < kRequestsAfterHeal) {
       s.violation("echo.liveness", "client " + std::to_string(i) + " finished only " + std::to_string(done_after_heal_[i]) +
                                        " requests after the heal");
       return;
     }
   }
+}
+
+std::vector<ParamSpec> echo_params() {
+  std::vector<ParamSpec> ps = {
+      int_param("clients", 3, 1, 16, "client nodes sending requests to the one server"),
+      int_param("datagram_loss_ppm", 50000, 0, 500000, "datagrams lost, per million"),
+      int_param("datagram_dup_ppm", 30000, 0, 500000, "datagrams duplicated, per million"),
+      duration_param("workload_end", 3 * kSecond, 0, 60 * kSecond,
+                     "clients stop sending after this (and after 10 requests since the heal)"),
+  };
+  for (ParamSpec& p : nemesis_params(kFaultPartition | kFaultClog | kFaultPause | kFaultClock | kFaultSwizzle,
+                                     50 * kMillisecond, 2 * kSecond)) {
+    ps.push_back(std::move(p));
+  }
+  return ps;
 }
 
 }  // namespace
@@ -218,7 +240,9 @@ ScenarioInfo echo_scenario_info() {
       "clock faults",
       {"echo.exactly_once", "echo.reply_matches", "echo.liveness", "sim.deadlock"},
       {"short_dedup_window", "stale_reply", "no_retransmit"},
-      [](const ScenarioOptions& o) { return std::make_unique<EchoScenario>(o); }};
+      [](const ScenarioOptions& o) { return std::make_unique<EchoScenario>(o); },
+      echo_params(),
+      check_fault_window};
 }
 
 }  // namespace scenarios

@@ -3,7 +3,8 @@
 // writes. The kernel's regression test for the block device model: torn writes at sector
 // granularity, FLUSH/FUA durability, discard on a thin device, and fault injection.
 //
-// Log: record lsn L lives in two copies, at blocks kCopyA + L % kSlots and kCopyB + L % kSlots.
+// Log: record lsn L lives in two copies, at blocks kCopyA + L % slots and kCopyA + slots + L % slots
+// (slots: a parameter, 48 by default).
 // A record is self-describing (magic, lsn, intended block, payload, checksum). Records are
 // acknowledged only after a FLUSH that follows their writes. The head (oldest kept lsn) lives
 // in two alternating superblocks written with FUA; blocks of trimmed records are discarded.
@@ -36,16 +37,11 @@ using sim::Site;
 using sim::Stream;
 
 constexpr uint32_t kBlockSize = 4096;
-constexpr uint64_t kSlots = 48;
-constexpr uint64_t kCopyA = 2;
-constexpr uint64_t kCopyB = kCopyA + kSlots;
-constexpr uint64_t kBlocks = kCopyB + kSlots;
-// Thin device: without discarding trimmed records the log runs out of space.
-constexpr uint64_t kThinCapacity = kBlocks - 24;
+constexpr uint64_t kCopyA = 2;  // blocks 0 and 1 are the superblocks
 constexpr uint32_t kRecordMagic = 0x4a524e31;  // "JRN1"
 constexpr uint32_t kSuperMagic = 0x4a534231;   // "JSB1"
-constexpr sim::Time kFaultWindowEnd = 2 * kSecond;
-constexpr sim::Time kWorkloadEnd = 3 * kSecond;
+// After the workload, time for the last records and the final crash and recovery.
+constexpr sim::Duration kTimeLimitSlack = 3 * kSecond;
 constexpr uint64_t kMinRecordsAfterHeal = 20;
 
 constexpr Site kSiteBatch{"journal.batch", Stream::kWorkload};
@@ -56,7 +52,6 @@ constexpr Site kSiteDamageLsn{"journal.damage.lsn", Stream::kFaults};
 constexpr Site kSiteDamageCopy{"journal.damage.copy", Stream::kFaults};
 constexpr Site kSiteDamageBit{"journal.damage.bit", Stream::kFaults};
 
-uint64_t block_of(uint64_t lsn, int copy) { return (copy == 0 ? kCopyA : kCopyB) + lsn % kSlots; }
 
 // The payload of record lsn is a pure function of lsn, so any recovered record can be judged.
 std::vector<uint8_t> payload_of(uint64_t lsn) {
@@ -120,9 +115,14 @@ std::vector<uint8_t> encode_super(uint64_t seq, uint64_t head) {
 
 class JournalScenario final : public Scenario {
  public:
-  explicit JournalScenario(const ScenarioOptions& o) : bug_(o.bug) {}
+  explicit JournalScenario(const ScenarioOptions& o)
+      : bug_(o.bug),
+        params_(o.params),
+        slots_(static_cast<uint64_t>(o.params.integer("slots"))),
+        fault_window_end_(o.params.duration("fault_window_end")),
+        workload_end_(o.params.duration("workload_end")) {}
   void setup(sim::Simulation& sim) override;
-  sim::Time time_limit() const override { return 6 * kSecond; }
+  sim::Time time_limit() const override { return workload_end_ + kTimeLimitSlack; }
   void finish(sim::Simulation& sim) override;
   std::vector<const sim::BlockDevice*> devices() const override { return {disk_.get()}; }
 
@@ -136,9 +136,14 @@ class JournalScenario final : public Scenario {
   sim::Errno write_block(sim::DiskHandle& disk, uint64_t blk, const std::vector<uint8_t>& data, bool fua);
   bool trim(sim::DiskHandle& disk, uint64_t new_head);
   void note_written(uint64_t blk) { damaged_.erase(blk); }
+  uint64_t block_of(uint64_t lsn, int copy) const { return kCopyA + (copy == 0 ? 0 : slots_) + lsn % slots_; }
   bool damaged(uint64_t blk) const { return damaged_.count(blk) != 0; }
 
   std::string bug_;
+  Params params_;
+  const uint64_t slots_;  // record slots per copy
+  const sim::Time fault_window_end_;
+  const sim::Time workload_end_;
   sim::Simulation* sim_ = nullptr;
   std::unique_ptr<sim::BlockDevice> disk_;
   std::unique_ptr<Nemesis> nemesis_;
@@ -275,12 +280,12 @@ bool JournalScenario::trim(sim::DiskHandle& disk, uint64_t new_head) {
 
 void JournalScenario::writer(sim::DiskHandle& disk) {
   sim::Simulation& s = *sim_;
-  while (s.now() < kWorkloadEnd || (nemesis_->healed() && acked_after_heal_ < kMinRecordsAfterHeal)) {
+  while (s.now() < workload_end_ || (nemesis_->healed() && acked_after_heal_ < kMinRecordsAfterHeal)) {
     s.sched().sleep(s.chooser().range(kSiteThink, 100 * sim::kMicrosecond, 5 * kMillisecond));
     // Keep the log within its slots: trim durable records, oldest first.
-    if (next_lsn_ + 4 - head_ > kSlots / 2) {
-      if (!trim(disk, std::min(acked_ + 1, next_lsn_ + 4 - kSlots / 2))) continue;
-      if (next_lsn_ + 4 - head_ > kSlots) continue;  // nothing durable to trim yet
+    if (next_lsn_ + 4 - head_ > slots_ / 2) {
+      if (!trim(disk, std::min(acked_ + 1, next_lsn_ + 4 - slots_ / 2))) continue;
+      if (next_lsn_ + 4 - head_ > slots_) continue;  // nothing durable to trim yet
     }
     const uint64_t n = 1 + s.chooser().choose(kSiteBatch, 4);
     const uint64_t first = next_lsn_;
@@ -322,9 +327,9 @@ void JournalScenario::boot(sim::Node& node) {
 // Injects damage into one copy of a durable record at a time, never both (the atlas).
 void JournalScenario::damager() {
   sim::Simulation& s = *sim_;
-  while (s.now() < kFaultWindowEnd) {
+  while (s.now() < fault_window_end_) {
     s.sched().sleep(s.chooser().range(kSiteDamageGap, 20 * kMillisecond, 200 * kMillisecond));
-    if (s.now() >= kFaultWindowEnd || acked_ < head_) continue;
+    if (s.now() >= fault_window_end_ || acked_ < head_) continue;
     const uint64_t lsn = static_cast<uint64_t>(s.chooser().range(kSiteDamageLsn, static_cast<int64_t>(head_), static_cast<int64_t>(acked_)));
     const int copy = static_cast<int>(s.chooser().choose(kSiteDamageCopy, 2));
     const uint64_t blk = block_of(lsn, copy);
@@ -355,8 +360,10 @@ void JournalScenario::setup(sim::Simulation& s) {
   sim_ = &s;
   sim::BlockDeviceConfig dc;
   dc.block_size = kBlockSize;
-  dc.block_count = kBlocks;
-  dc.thin_capacity_blocks = kThinCapacity;
+  dc.block_count = kCopyA + 2 * slots_;
+  // Thin device: without discarding trimmed records the log runs out of space (the log keeps
+  // about slots/2 records, 2 copies each).
+  dc.thin_capacity_blocks = dc.block_count - slots_ / 2;
   disk_ = std::make_unique<sim::BlockDevice>(s, 0, "journal-disk", dc);
   disk_->set_misdirect_observer([this](uint64_t intended, uint64_t target) {
     damaged_[intended] = true;  // stale: the new data never arrived
@@ -366,13 +373,11 @@ void JournalScenario::setup(sim::Simulation& s) {
   n.set_boot([this](sim::Node& node) { boot(node); });
   n.start();
   NemesisConfig nc;
-  nc.allowed = kFaultCrash | kFaultPowerLoss | kFaultDiskErrors | kFaultPause;
+  apply_nemesis_params(params_, &nc);
   nc.nodes = {0};
-  nc.window_start = 50 * kMillisecond;
-  nc.window_end = kFaultWindowEnd;
   nemesis_ = std::make_unique<Nemesis>(s, nullptr, std::vector<sim::BlockDevice*>{disk_.get()}, nc);
   nemesis_->start();
-  s.spawn("damager", [this] { damager(); });
+  if (params_.flag("damage")) s.spawn("damager", [this] { damager(); });
 }
 
 void JournalScenario::finish(sim::Simulation& s) {
@@ -391,6 +396,21 @@ void JournalScenario::finish(sim::Simulation& s) {
   s.run(s.now() + 2 * kSecond);
 }
 
+std::vector<ParamSpec> journal_params() {
+  std::vector<ParamSpec> ps = {
+      int_param("slots", 48, 16, 1024,
+                "record slots per copy: the device has 2 + 2*slots blocks of 4 KiB, thin-provisioned to slots/2 fewer"),
+      bool_param("damage", true, "inject latent sector errors, bit rot and misdirected writes during the fault window"),
+      duration_param("workload_end", 3 * kSecond, 0, 60 * kSecond,
+                     "the writer stops after this (and after 20 records acknowledged since the heal)"),
+  };
+  for (ParamSpec& p : nemesis_params(kFaultCrash | kFaultPowerLoss | kFaultDiskErrors | kFaultPause, 50 * kMillisecond,
+                                     2 * kSecond)) {
+    ps.push_back(std::move(p));
+  }
+  return ps;
+}
+
 }  // namespace
 
 ScenarioInfo journal_scenario_info() {
@@ -400,7 +420,9 @@ ScenarioInfo journal_scenario_info() {
       "bit rot and misdirected writes",
       {"journal.durability", "journal.integrity", "journal.liveness", "sim.deadlock"},
       {"ack_before_flush", "no_checksum", "no_discard"},
-      [](const ScenarioOptions& o) { return std::make_unique<JournalScenario>(o); }};
+      [](const ScenarioOptions& o) { return std::make_unique<JournalScenario>(o); },
+      journal_params(),
+      check_fault_window};
 }
 
 }  // namespace scenarios

@@ -19,7 +19,9 @@ constexpr Site kSiteClock{"nemesis.clock", Stream::kFaults};
 constexpr Site kSiteClockAmount{"nemesis.clock.amount", Stream::kFaults};
 constexpr Site kSiteDevice{"nemesis.device", Stream::kFaults};
 
-const char* kind_name(uint32_t k) {
+}  // namespace
+
+const char* fault_kind_name(uint32_t k) {
   switch (k) {
     case kFaultCrash: return "crash";
     case kFaultPowerLoss: return "power_loss";
@@ -32,7 +34,56 @@ const char* kind_name(uint32_t k) {
   }
   return "?";
 }
-}  // namespace
+
+std::vector<std::string> fault_kind_names(uint32_t mask) {
+  std::vector<std::string> names;
+  for (uint32_t bit = 1; bit <= kFaultSwizzle; bit <<= 1) {
+    if (mask & bit) names.emplace_back(fault_kind_name(bit));
+  }
+  return names;
+}
+
+uint32_t fault_kinds_of(const std::vector<std::string>& names) {
+  uint32_t mask = 0;
+  for (uint32_t bit = 1; bit <= kFaultSwizzle; bit <<= 1) {
+    for (const std::string& n : names) {
+      if (n == fault_kind_name(bit)) mask |= bit;
+    }
+  }
+  return mask;
+}
+
+std::vector<ParamSpec> nemesis_params(uint32_t tolerated, sim::Time window_start, sim::Time window_end) {
+  const std::vector<std::string> kinds = fault_kind_names(tolerated);
+  ParamSpec faults = enum_list_param("faults", kinds, kinds, "fault kinds the nemesis may inject (only those this scenario tolerates)");
+  faults.known = fault_kind_names(~0u);
+  return {
+      faults,
+      bool_param("swarm", true, "swarm testing: each seed switches every allowed fault kind on or off at random"),
+      duration_param("fault_window_start", window_start, 0, 60 * sim::kSecond, "when the nemesis starts injecting faults"),
+      duration_param("fault_window_end", window_end, 0, 60 * sim::kSecond, "when the nemesis stops and heals everything"),
+  };
+}
+
+void apply_nemesis_params(const Params& p, NemesisConfig* cfg) {
+  cfg->allowed = fault_kinds_of(p.list("faults"));
+  cfg->swarm = p.flag("swarm");
+  cfg->window_start = p.duration("fault_window_start");
+  cfg->window_end = p.duration("fault_window_end");
+}
+
+std::string check_fault_window(const Params& p) {
+  const sim::Time start = p.duration("fault_window_start"), end = p.duration("fault_window_end");
+  if (start > end) {
+    return "at /params/fault_window_start: " + format_duration(start) + " is after fault_window_end (" +
+           format_duration(end) + ")";
+  }
+  if (p.has("workload_end") && end > p.duration("workload_end")) {
+    return "at /params/fault_window_end: " + format_duration(end) + " is after workload_end (" +
+           format_duration(p.duration("workload_end")) + "): the workload must outlive the faults";
+  }
+  return "";
+}
 
 Nemesis::Nemesis(sim::Simulation& sim, sim::Network* net, std::vector<sim::BlockDevice*> devices, NemesisConfig cfg)
     : sim_(sim), net_(net), devices_(std::move(devices)), cfg_(std::move(cfg)) {}
@@ -59,7 +110,7 @@ void Nemesis::run() {
   }
   std::string kinds;
   for (uint32_t bit = 1; bit <= kFaultSwizzle; bit <<= 1) {
-    if (enabled_ & bit) kinds += std::string(kinds.empty() ? "" : ",") + kind_name(bit);
+    if (enabled_ & bit) kinds += std::string(kinds.empty() ? "" : ",") + fault_kind_name(bit);
   }
   sim_.event(-1, "swarm", {{"faults", kinds}});
   if (sim_.now() < cfg_.window_start) sim_.sched().sleep(cfg_.window_start - sim_.now());

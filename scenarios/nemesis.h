@@ -10,8 +10,10 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
+#include "scenarios/params.h"
 #include "sim/block_device.h"
 #include "sim/network.h"
 #include "sim/simulation.h"
@@ -41,6 +43,20 @@ struct NemesisConfig {
   sim::Duration fault_min = 10 * sim::kMillisecond;
   sim::Duration fault_max = 500 * sim::kMillisecond;
 };
+
+// Fault kinds by name, as scenario parameters spell them: crash, power_loss, partition, clog,
+// pause, clock, disk_errors, swizzle.
+const char* fault_kind_name(uint32_t kind);
+std::vector<std::string> fault_kind_names(uint32_t mask);        // in bit order
+uint32_t fault_kinds_of(const std::vector<std::string>& names);  // unknown names are ignored
+
+// The parameters every scenario with a nemesis declares: "faults" (a list of the kinds it
+// tolerates; all of them by default), "swarm", "fault_window_start" and "fault_window_end".
+std::vector<ParamSpec> nemesis_params(uint32_t tolerated, sim::Time window_start, sim::Time window_end);
+// Sets allowed, swarm and the window of cfg from those parameters.
+void apply_nemesis_params(const Params& p, NemesisConfig* cfg);
+// fault_window_start <= fault_window_end <= workload_end: "" or "at /params/NAME: why".
+std::string check_fault_window(const Params& p);
 
 class Nemesis {
  public:

@@ -32,13 +32,11 @@ using sim::kSecond;
 using sim::Site;
 using sim::Stream;
 
-constexpr int kReplicas = 3;
-constexpr int kClients = 2;
 constexpr uint16_t kPort = 7000;
 constexpr uint32_t kMsgQuery = 1, kMsgQueryReply = 2, kMsgStore = 3, kMsgStoreReply = 4;
 constexpr uint32_t kSlotMagic = 0x52454731;  // "REG1"
-constexpr sim::Time kFaultWindowEnd = 3 * kSecond;
-constexpr sim::Time kWorkloadEnd = 5 * kSecond;
+// After the workload, time for the heal grace, the last operations and the final checks.
+constexpr sim::Duration kTimeLimitSlack = 5 * kSecond;
 constexpr sim::Duration kOpBudget = 2 * kSecond;
 constexpr sim::Duration kPhaseTimeout = 150 * kMillisecond;
 // After the heal, replicas need a moment to reboot and clients to reconnect.
@@ -109,7 +107,7 @@ struct Client {
   RegisterScenario* scen;
   int index;
   sim::Node* node;
-  std::unique_ptr<sim::StreamSocket> conns[kReplicas];
+  std::vector<std::unique_ptr<sim::StreamSocket>> conns;  // one per replica
   sim::Channel<Reply> replies;
   uint64_t next_req = 1;
   uint64_t next_value = 1;
@@ -128,11 +126,18 @@ struct Client {
 
 class RegisterScenario final : public Scenario {
  public:
-  explicit RegisterScenario(const ScenarioOptions& o) : bug_(o.bug) {}
+  explicit RegisterScenario(const ScenarioOptions& o)
+      : replica_count(static_cast<int>(o.params.integer("replicas"))),
+        client_count(static_cast<int>(o.params.integer("clients"))),
+        workload_end(o.params.duration("workload_end")),
+        bug_(o.bug),
+        params_(o.params) {
+    for (int r = 0; r < replica_count; ++r) all_replicas.push_back(r);
+  }
   ~RegisterScenario() override = default;
 
   void setup(sim::Simulation& sim) override;
-  sim::Time time_limit() const override { return 10 * kSecond; }
+  sim::Time time_limit() const override { return workload_end + kTimeLimitSlack; }
   void finish(sim::Simulation& sim) override;
   std::vector<const sim::BlockDevice*> devices() const override { return {disk.get()}; }
 
@@ -140,8 +145,13 @@ class RegisterScenario final : public Scenario {
   std::unique_ptr<sim::Network> net;
   std::unique_ptr<sim::BlockDevice> disk;
   std::unique_ptr<Nemesis> nemesis;
-  std::unique_ptr<Replica> replicas[kReplicas];
-  std::unique_ptr<Client> clients[kClients];
+  const int replica_count;
+  const int client_count;
+  const sim::Time workload_end;
+  std::vector<int> all_replicas;  // 0..replica_count-1: the targets of every quorum phase
+  size_t quorum() const { return static_cast<size_t>(replica_count) / 2 + 1; }
+  std::vector<std::unique_ptr<Replica>> replicas;
+  std::vector<std::unique_ptr<Client>> clients;
   oracle::RegisterChecker checker;
   bool bug_ack_before_durable() const { return bug_ == "ack_before_durable"; }
   bool bug_read_one() const { return bug_ == "read_one_replica"; }
@@ -149,6 +159,7 @@ class RegisterScenario final : public Scenario {
 
  private:
   std::string bug_;
+  Params params_;
 };
 
 // ---- replica ----
@@ -283,7 +294,7 @@ std::optional<std::vector<Reply>> Client::phase(uint32_t type, RegisterTs ts, ui
       conns[r]->send(std::move(m));
     }
     std::vector<Reply> got;
-    bool seen[kReplicas] = {};
+    std::vector<bool> seen(static_cast<size_t>(scen->replica_count));
     const sim::Time attempt_end = std::min(deadline, sim.now() + kPhaseTimeout);
     while (got.size() < needed) {
       auto rep = replies.recv_until(attempt_end);
@@ -298,26 +309,26 @@ std::optional<std::vector<Reply>> Client::phase(uint32_t type, RegisterTs ts, ui
 }
 
 std::optional<std::pair<RegisterTs, uint64_t>> Client::read(sim::Time deadline) {
-  std::vector<int> all{0, 1, 2};
+  const std::vector<int>& all = scen->all_replicas;
   if (scen->bug_read_one()) {
     // BUG (planted): one replica's answer is trusted, with no write-back.
     auto got = phase(kMsgQuery, {}, 0, all, 1, deadline);
     if (!got) return std::nullopt;
     return std::make_pair((*got)[0].ts, (*got)[0].value);
   }
-  auto got = phase(kMsgQuery, {}, 0, all, kReplicas / 2 + 1, deadline);
+  auto got = phase(kMsgQuery, {}, 0, all, scen->quorum(), deadline);
   if (!got) return std::nullopt;
   Reply best = (*got)[0];
   for (const Reply& r : *got) {
     if (r.ts > best.ts) best = r;
   }
-  if (!phase(kMsgStore, best.ts, best.value, all, kReplicas / 2 + 1, deadline)) return std::nullopt;
+  if (!phase(kMsgStore, best.ts, best.value, all, scen->quorum(), deadline)) return std::nullopt;
   return std::make_pair(best.ts, best.value);
 }
 
 bool Client::write(uint64_t value, size_t op, sim::Time deadline) {
-  std::vector<int> all{0, 1, 2};
-  auto got = phase(kMsgQuery, {}, 0, all, kReplicas / 2 + 1, deadline);
+  const std::vector<int>& all = scen->all_replicas;
+  auto got = phase(kMsgQuery, {}, 0, all, scen->quorum(), deadline);
   if (!got) return false;
   RegisterTs max;
   for (const Reply& r : *got) {
@@ -325,14 +336,15 @@ bool Client::write(uint64_t value, size_t op, sim::Time deadline) {
   }
   RegisterTs ts{max.counter + 1, static_cast<uint64_t>(index) + 1};
   scen->checker.set_write_ts(op, ts);
-  return phase(kMsgStore, ts, value, all, kReplicas / 2 + 1, deadline).has_value();
+  return phase(kMsgStore, ts, value, all, scen->quorum(), deadline).has_value();
 }
 
 void Client::run() {
   sim::Simulation& sim = *scen->sim;
-  for (int r = 0; r < kReplicas; ++r) node->spawn("client.link", [this, r] { link(r); }, /*daemon=*/true);
+  conns.resize(static_cast<size_t>(scen->replica_count));
+  for (int r = 0; r < scen->replica_count; ++r) node->spawn("client.link", [this, r] { link(r); }, /*daemon=*/true);
   // Run past the fault window until a few operations have started after the heal.
-  while (sim.now() < kWorkloadEnd || ops_after_heal < 3) {
+  while (sim.now() < scen->workload_end || ops_after_heal < 3) {
     sim.sched().sleep(sim.chooser().range(kSiteThink, 1 * kMillisecond, 40 * kMillisecond));
     const bool is_write = sim.chooser().choose(kSiteOpKind, 2) == 1;
     const bool after_heal = scen->nemesis->healed() && sim.now() >= scen->nemesis->healed_at() + kHealGrace;
@@ -382,7 +394,9 @@ void RegisterScenario::setup(sim::Simulation& s) {
   dc.block_size = 512;
   dc.block_count = 64;
   disk = std::make_unique<sim::BlockDevice>(s, 0, "disk0", dc);
-  for (int i = 0; i < kReplicas; ++i) {
+  replicas.resize(static_cast<size_t>(replica_count));
+  clients.resize(static_cast<size_t>(client_count));
+  for (int i = 0; i < replica_count; ++i) {
     sim::Node& n = s.add_node("replica-" + std::to_string(i));
     n.set_boot([this, i](sim::Node& node) {
       replicas[i] = std::make_unique<Replica>();
@@ -391,7 +405,7 @@ void RegisterScenario::setup(sim::Simulation& s) {
       replicas[i]->boot();
     });
   }
-  for (int i = 0; i < kClients; ++i) {
+  for (int i = 0; i < client_count; ++i) {
     sim::Node& n = s.add_node("client-" + std::to_string(i));
     n.set_boot([this, i](sim::Node& node) {
       clients[i] = std::make_unique<Client>();
@@ -403,20 +417,17 @@ void RegisterScenario::setup(sim::Simulation& s) {
   }
   for (int i = 0; i < s.node_count(); ++i) s.node(i).start();
   NemesisConfig nc;
-  nc.allowed = kFaultCrash | kFaultPowerLoss | kFaultPartition | kFaultClog | kFaultPause | kFaultClock |
-               kFaultDiskErrors | kFaultSwizzle;
-  for (int i = 0; i < kReplicas; ++i) nc.nodes.push_back(i);
+  apply_nemesis_params(params_, &nc);
+  for (int i = 0; i < replica_count; ++i) nc.nodes.push_back(i);
   for (int i = 0; i < s.node_count(); ++i) nc.net_nodes.push_back(i);
-  nc.window_start = 100 * kMillisecond;
-  nc.window_end = kFaultWindowEnd;
   nemesis = std::make_unique<Nemesis>(s, net.get(), std::vector<sim::BlockDevice*>{disk.get()}, nc);
   nemesis->start();
 }
 
 void RegisterScenario::finish(sim::Simulation& s) {
   // Liveness: once faults are healed, every operation must succeed.
-  for (int i = 0; i < kClients; ++i) {
-    const Client* c = clients[i].get();
+  for (int i = 0; i < client_count; ++i) {
+    const Client* c = clients[static_cast<size_t>(i)].get();
     if (!c || c->ops_after_heal == 0) {
       s.violation("register.liveness", "client " + std::to_string(i) + " completed no operation after the heal");
       return;
@@ -430,6 +441,22 @@ void RegisterScenario::finish(sim::Simulation& s) {
   }
 }
 
+std::vector<ParamSpec> register_params() {
+  std::vector<ParamSpec> ps = {
+      // Each replica keeps two slots on the shared 64-block disk.
+      int_param("replicas", 3, 1, 15, "replica nodes; every quorum phase needs a majority of them"),
+      int_param("clients", 2, 1, 16, "client nodes, each running reads and writes"),
+      duration_param("workload_end", 5 * kSecond, 0, 60 * kSecond,
+                     "clients stop starting operations after this (and after 3 operations since the heal)"),
+  };
+  for (ParamSpec& p : nemesis_params(kFaultCrash | kFaultPowerLoss | kFaultPartition | kFaultClog | kFaultPause |
+                                         kFaultClock | kFaultDiskErrors | kFaultSwizzle,
+                                     100 * kMillisecond, 3 * kSecond)) {
+    ps.push_back(std::move(p));
+  }
+  return ps;
+}
+
 }  // namespace
 
 ScenarioInfo register_scenario_info() {
@@ -439,7 +466,9 @@ ScenarioInfo register_scenario_info() {
       "clock faults and disk error bursts",
       {"register.read_origin", "register.real_time", "register.liveness", "sim.deadlock"},
       {"ack_before_durable", "read_one_replica", "no_reconnect"},
-      [](const ScenarioOptions& o) { return std::make_unique<RegisterScenario>(o); }};
+      [](const ScenarioOptions& o) { return std::make_unique<RegisterScenario>(o); },
+      register_params(),
+      check_fault_window};
 }
 
 }  // namespace scenarios

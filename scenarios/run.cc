@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "scenarios/scenario.h"
+#include "scenarios/scenario_file.h"
 
 namespace scenarios {
 
@@ -37,6 +38,13 @@ RunReport run_scenario(const RunConfig& cfg) {
       return rep;
     }
   }
+  ScenarioOptions opts{cfg.bug, {}};
+  if (std::string e = resolve_params(*info, cfg.params, &opts.params); !e.empty()) {
+    rep.result = RunReport::Result::kError;
+    rep.error = "bad parameters for scenario '" + cfg.scenario + "': " + e;
+    return rep;
+  }
+  rep.params = params_to_json(*info, opts.params);
   std::unique_ptr<sim::TapeStrategy> tape;
   std::unique_ptr<sim::PrefixThenRandomStrategy> prefix;
   sim::Strategy* strategy = nullptr;  // null: random from cfg.seed
@@ -51,7 +59,7 @@ RunReport run_scenario(const RunConfig& cfg) {
   sim::Simulation s(cfg.seed, strategy);
   s.chooser().set_recording(cfg.record_tape);
   s.trace().set_sink(cfg.trace_out);
-  std::unique_ptr<Scenario> scen = info->make(ScenarioOptions{cfg.bug});
+  std::unique_ptr<Scenario> scen = info->make(opts);
   scen->setup(s);
 
   nlohmann::ordered_json header;
@@ -60,6 +68,7 @@ RunReport run_scenario(const RunConfig& cfg) {
   header["run"] = {{"seed", sim::hex64(cfg.seed)},
                    {"scenario", cfg.scenario},
                    {"bug", cfg.bug},
+                   {"params", rep.params},
                    {"tape", cfg.tape != nullptr},
                    {"build", cfg.build_id}};
   nlohmann::ordered_json nodes = nlohmann::ordered_json::array();

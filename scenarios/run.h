@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -17,6 +18,9 @@ struct RunConfig {
   std::string scenario;
   uint64_t seed = 0;
   std::string bug;
+  // Parameter overrides, as in a scenario file's "params" object (null: all defaults). Checked
+  // by run_scenario (a bad one is a kError report); recorded, resolved, in the trace header.
+  nlohmann::json params;
   std::ostream* trace_out = nullptr;     // JSON Lines trace, or none
   const std::vector<sim::Decision>* tape = nullptr;  // replay these decisions instead of random
   // With a tape: once it runs out, draw the remaining decisions at random from suffix_seed
@@ -33,6 +37,7 @@ struct RunReport {
   std::string scenario;
   uint64_t seed = 0;
   std::string bug;
+  nlohmann::ordered_json params;  // every parameter as the run resolved it (params_to_json)
   enum class Result { kPass, kFail, kError } result = Result::kPass;
   std::string error;  // for kError: what went wrong in the harness
   uint64_t digest = 0;

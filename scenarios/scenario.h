@@ -4,6 +4,10 @@
 //
 // A scenario may offer "planted bugs": deliberately broken variants of its system, selected
 // with --bug NAME, so that each invariant can be shown to fire.
+//
+// A scenario also declares parameters (scenarios/params.h): node counts, device sizes, fault
+// window and kinds, workload mix. Their defaults are the scenario as it always ran; a scenario
+// file (scenarios/scenario_file.h) overrides them.
 #pragma once
 
 #include <functional>
@@ -11,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "scenarios/params.h"
 #include "sim/block_device.h"
 #include "sim/simulation.h"
 
@@ -18,6 +23,7 @@ namespace scenarios {
 
 struct ScenarioOptions {
   std::string bug;  // "" = none
+  Params params;    // every declared parameter, resolved (defaults unless overridden)
 };
 
 class Scenario {
@@ -39,6 +45,10 @@ struct ScenarioInfo {
   std::vector<std::string> invariants;  // ids it can report
   std::vector<std::string> bugs;        // planted bugs it offers
   std::function<std::unique_ptr<Scenario>(const ScenarioOptions&)> make;
+  std::vector<ParamSpec> params;  // declared parameters, in display order
+  // Relations between parameters, each already within its own range (e.g. the fault window
+  // ends before the workload does): "" or "at /params/NAME: why".
+  std::function<std::string(const Params&)> check_params;
 };
 
 // Every scenario, in a fixed order.

@@ -35,11 +35,12 @@ using sim::kSecond;
 using sim::Site;
 using sim::Stream;
 
-constexpr uint64_t kMetaBlocks = 4096;
-constexpr uint64_t kDataBlocks = 4096;
-constexpr sim::Time kFaultWindowEnd = 2 * kSecond;
-constexpr sim::Time kWorkloadEnd = 3 * kSecond;
 constexpr uint64_t kMinOpsAfterHeal = 50;
+// After the workload, time for the heal, the last operations and the final checks.
+constexpr sim::Duration kTimeLimitSlack = 5 * kSecond;
+
+// Operation kinds by parameter name ("weight_<kind>").
+std::string weight_param(int kind) { return std::string("weight_") + FsOp::kind_name(static_cast<FsOp::Kind>(kind)); }
 constexpr uint64_t kLiveCheckEvery = 64;
 
 constexpr Site kSiteKind{"fs.op.kind", Stream::kWorkload};
@@ -49,9 +50,9 @@ constexpr Site kSiteThink{"fs.think", Stream::kWorkload};
 
 class SingleMountScenario final : public Scenario {
  public:
-  explicit SingleMountScenario(const ScenarioOptions& o) : bug_(o.bug) {}
+  explicit SingleMountScenario(const ScenarioOptions& o);
   void setup(sim::Simulation& sim) override;
-  sim::Time time_limit() const override { return 8 * kSecond; }
+  sim::Time time_limit() const override { return workload_end_ + kTimeLimitSlack; }
   void finish(sim::Simulation& sim) override;
   std::vector<const sim::BlockDevice*> devices() const override { return {meta_.get(), data_.get()}; }
 
@@ -64,13 +65,20 @@ class SingleMountScenario final : public Scenario {
   bool faults_possible() const { return !nemesis_ || !nemesis_->healed(); }
   fs::MountConfig mount_config() const {
     fs::MountConfig c;
-    c.commit_interval = 100 * kMillisecond;
-    c.dirty_items_max = 64;
+    c.commit_interval = params_.duration("commit_interval");
+    c.dirty_items_max = static_cast<size_t>(params_.integer("dirty_items_max"));
     c.bug = bug_;
     return c;
   }
 
   std::string bug_;
+  Params params_;
+  sim::Time workload_end_ = 0;
+  // Operation mix: weights by FsOp::Kind. With all weights equal the kind is drawn uniformly,
+  // exactly as before weights existed (same choice, so default runs keep their digests).
+  uint64_t weights_[FsOp::kKinds] = {};
+  uint64_t weight_total_ = 0;
+  bool uniform_mix_ = true;
   sim::Simulation* sim_ = nullptr;
   std::unique_ptr<sim::BlockDevice> meta_, data_;
   std::unique_ptr<sim::DiskHandle> mh_, dh_;
@@ -87,10 +95,29 @@ class SingleMountScenario final : public Scenario {
   bool stop_ = false;
 };
 
+SingleMountScenario::SingleMountScenario(const ScenarioOptions& o)
+    : bug_(o.bug), params_(o.params), workload_end_(o.params.duration("workload_end")) {
+  for (int k = 0; k < FsOp::kKinds; ++k) {
+    weights_[k] = static_cast<uint64_t>(params_.integer(weight_param(k)));
+    weight_total_ += weights_[k];
+    uniform_mix_ = uniform_mix_ && weights_[k] == weights_[0];
+  }
+  checker_.allow_enospc(params_.flag("allow_enospc"));
+}
+
 FsOp SingleMountScenario::next_op() {
   sim::Chooser& c = sim_->chooser();
   FsOp op;
-  op.kind = static_cast<FsOp::Kind>(c.choose(kSiteKind, FsOp::kKinds));
+  if (uniform_mix_) {
+    op.kind = static_cast<FsOp::Kind>(c.choose(kSiteKind, FsOp::kKinds));
+  } else {
+    // Weighted: one draw over the total; 0 maps to the first kind with a weight, so a shrunk
+    // tape still names a kind the mix allows.
+    uint64_t x = c.choose(kSiteKind, weight_total_);
+    int k = 0;
+    while (x >= weights_[k]) x -= weights_[k++];
+    op.kind = static_cast<FsOp::Kind>(k);
+  }
   op.a = static_cast<uint32_t>(c.choose(kSiteArg, 64));
   op.b = static_cast<uint32_t>(c.choose(kSiteArg, 64));
   op.c = static_cast<uint32_t>(c.choose(kSiteArg, 64));
@@ -173,15 +200,24 @@ bool SingleMountScenario::fsck_clean(const char* when) {
 
 void SingleMountScenario::workload(sim::Node& node) {
   sim::Simulation& s = *sim_;
-  while (!stop_ && (s.now() < kWorkloadEnd || (nemesis_->healed() && ops_after_heal_ < kMinOpsAfterHeal))) {
+  while (!stop_ && (s.now() < workload_end_ || (nemesis_->healed() && ops_after_heal_ < kMinOpsAfterHeal))) {
     s.sched().sleep(s.chooser().range(kSiteThink, 200 * sim::kMicrosecond, 4 * kMillisecond));
     if (mount_->failed() && bug_ != "no_restart") {  // BUG (planted) when not restarted
       // The mount stopped on an I/O error: restart the node, as an administrator would.
       s.event(node.id(), "fs_mount_failed", {{"err", sim::errno_name(mount_->failed())}});
+      // The nemesis restarts crashed nodes until it heals; after that (an operation that ran
+      // out of space midway stops the mount too) the administrator must.
+      if (nemesis_->healed()) {
+        s.spawn("admin.restart", [&s, &node] {
+          s.sched().sleep(20 * kMillisecond);  // the crash completes from the loop, after this task starts
+          if (!node.up()) node.restart();
+        });
+      }
       node.crash();
       return;
     }
     bool io = false;
+    const uint64_t enospc_before = checker_.enospc_accepted();
     const FsOp op = next_op();
     const uint64_t call = s.event(node.id(), "op_call", {{"client", 0}, {"op", op.describe()}});
     std::string f = checker_.step(*vfs_, *mount_, op, &io);
@@ -190,6 +226,8 @@ void SingleMountScenario::workload(sim::Node& node) {
       s.violation("fs.op_result", f, {call, ret});
       return;
     }
+    // Only with allow_enospc (small devices): shows that a run reached the ENOSPC paths.
+    if (checker_.enospc_accepted() != enospc_before) s.event(node.id(), "fs_enospc", {{"op", op.describe()}});
     if (!io && nemesis_->healed()) ++ops_after_heal_;
     if (++ops_since_live_check_ >= kLiveCheckEvery) {
       ops_since_live_check_ = 0;
@@ -206,20 +244,18 @@ void SingleMountScenario::setup(sim::Simulation& s) {
   sim_ = &s;
   sim::BlockDeviceConfig mc;
   mc.block_size = fs::kBlockSize;
-  mc.block_count = kMetaBlocks;
+  mc.block_count = static_cast<uint64_t>(params_.integer("meta_blocks"));
   meta_ = std::make_unique<sim::BlockDevice>(s, 0, "meta", mc);
   sim::BlockDeviceConfig dc = mc;
-  dc.block_count = kDataBlocks;
+  dc.block_count = static_cast<uint64_t>(params_.integer("data_blocks"));
   data_ = std::make_unique<sim::BlockDevice>(s, 1, "data", dc);
-  checker_.allow_eio(true);
+  checker_.allow_eio(true);  // allow_enospc is set from the parameters
   sim::Node& n = s.add_node("fs");
   n.set_boot([this](sim::Node& node) { boot(node); });
   n.start();
   NemesisConfig nc;
-  nc.allowed = kFaultCrash | kFaultPowerLoss | kFaultDiskErrors | kFaultPause;
+  apply_nemesis_params(params_, &nc);
   nc.nodes = {0};
-  nc.window_start = 50 * kMillisecond;
-  nc.window_end = kFaultWindowEnd;
   // Disk faults on the checksummed metadata device only (see the header comment).
   nemesis_ = std::make_unique<Nemesis>(s, nullptr, std::vector<sim::BlockDevice*>{meta_.get()}, nc);
   nemesis_->start();
@@ -248,6 +284,29 @@ void SingleMountScenario::finish(sim::Simulation& s) {
   s.run(s.now() + 2 * kSecond);
 }
 
+std::vector<ParamSpec> single_mount_params() {
+  std::vector<ParamSpec> ps = {
+      // mkfs needs 17 fixed blocks plus 4 allocator batches of 256 (fs/mount.cc).
+      int_param("meta_blocks", 4096, 1041, 1 << 20, "metadata device size in 4 KiB blocks"),
+      int_param("data_blocks", 4096, 2, 1 << 20, "data device size in 4 KiB blocks (small: operations run into ENOSPC)"),
+      bool_param("allow_enospc", false,
+                 "accept ENOSPC from any operation as 'not done' (for small devices; off: ENOSPC is a mismatch)"),
+      duration_param("commit_interval", 100 * kMillisecond, 1 * kMillisecond, 10 * kSecond, "the mount's commit timer"),
+      int_param("dirty_items_max", 64, 1, 100000, "dirty items that make an operation commit"),
+      duration_param("workload_end", 3 * kSecond, 0, 60 * kSecond,
+                     "operations stop after this (and after 50 operations since the heal)"),
+  };
+  for (ParamSpec& p : nemesis_params(kFaultCrash | kFaultPowerLoss | kFaultDiskErrors | kFaultPause, 50 * kMillisecond,
+                                     2 * kSecond)) {
+    ps.push_back(std::move(p));
+  }
+  for (int k = 0; k < FsOp::kKinds; ++k) {
+    ps.push_back(int_param(weight_param(k), 1, 0, 1000,
+                           std::string("relative weight of ") + FsOp::kind_name(static_cast<FsOp::Kind>(k)) + " in the operation mix (0: never)"));
+  }
+  return ps;
+}
+
 }  // namespace
 
 ScenarioInfo single_mount_scenario_info() {
@@ -259,7 +318,15 @@ ScenarioInfo single_mount_scenario_info() {
       "crashes, power loss, pauses and metadata disk faults",
       {"fs.op_result", "fs.state", "fs.durability", "fs.fsck", "fs.liveness", "sim.deadlock"},
       bugs,
-      [](const ScenarioOptions& o) { return std::make_unique<SingleMountScenario>(o); }};
+      [](const ScenarioOptions& o) { return std::make_unique<SingleMountScenario>(o); },
+      single_mount_params(),
+      [](const Params& p) {
+        if (std::string e = check_fault_window(p); !e.empty()) return e;
+        uint64_t total = 0;
+        for (int k = 0; k < FsOp::kKinds; ++k) total += static_cast<uint64_t>(p.integer(weight_param(k)));
+        if (total == 0) return std::string("at /params/weight_create: every operation weight is 0: nothing to run");
+        return std::string();
+      }};
 }
 
 }  // namespace scenarios

@@ -19,7 +19,8 @@ std::string normalize_message(const std::string& msg);
 struct CampaignFailure {
   uint64_t k = 0;
   uint64_t seed = 0;
-  std::string scenario;
+  std::string scenario;   // the scenario's name (part of the fingerprint)
+  std::string target;     // what `simfs run` was given: the name or a scenario file
   std::string invariant;  // or "crash", "timeout", "harness", "nondeterminism"
   std::string message;
   std::string fingerprint;

@@ -17,6 +17,7 @@
 #include "tools/campaign.h"
 #include "tools/cli.h"
 #include "tools/process_pool.h"
+#include "tools/scenario_arg.h"
 #include "tools/seed.h"
 
 namespace tools {
@@ -25,6 +26,7 @@ namespace {
 
 const char* kFuzzHelp =
     "usage: simfs fuzz SCENARIO... (--runs N | --time DURATION) [options]\n"
+    "  SCENARIO: a scenario name or a scenario file (FILE.json, see docs/scenario-schema.md)\n"
     "\n"
     "  --runs N               number of runs (all shards together)\n"
     "  --time DURATION        run until DURATION has passed (e.g. 90s, 10m, 2h)\n"
@@ -252,11 +254,16 @@ int cmd_fuzz(Args& args, const std::string& prog) {
                  static_cast<unsigned long long>(shard_n), why.c_str());
   }
   if (scen_names.empty()) return usage_error("no scenario given (see 'simfs list')");
+  // Every scenario file is parsed now, so a bad one is a usage error before any run.
+  std::vector<ScenarioArg> scens;
   for (const auto& s : scen_names) {
-    const scenarios::ScenarioInfo* info = scenarios::find_scenario(s);
+    ScenarioArg a;
+    if (std::string e = resolve_scenario_arg(s, &a); !e.empty()) return usage_error(e);
+    const scenarios::ScenarioInfo* info = scenarios::find_scenario(a.scenario);
     if (!info) return usage_error("unknown scenario '" + s + "' (see 'simfs list')");
     if (!bug.empty() && std::find(info->bugs.begin(), info->bugs.end(), bug) == info->bugs.end())
-      return usage_error("scenario '" + s + "' has no planted bug '" + bug + "'");
+      return usage_error("scenario '" + a.scenario + "' has no planted bug '" + bug + "'");
+    scens.push_back(std::move(a));
   }
   if (!runs && !time_ms) return usage_error("say how long: --runs N or --time DURATION");
   if (runs && time_ms) return usage_error("give --runs or --time, not both");
@@ -287,22 +294,25 @@ int cmd_fuzz(Args& args, const std::string& prog) {
   bool stopping = false;
 
   auto launch = [&](uint64_t k, bool recheck) {
-    const std::string& scen = scen_names[k % scen_names.size()];
+    const ScenarioArg& scen = scens[k % scens.size()];
     const uint64_t seed = campaign_run_seed(campaign_seed, k);
-    std::vector<std::string> argv = {exe, "run", scen, "--seed", sim::hex64(seed), "--json"};
+    std::vector<std::string> argv = {exe, "run", scen.target, "--seed", sim::hex64(seed), "--json"};
     if (!bug.empty()) argv.insert(argv.end(), {"--bug", bug});
     return pool.start(argv, k * 2 + (recheck ? 1 : 0), static_cast<int>(timeout_ms));
   };
   auto record_failure = [&](uint64_t k, const std::string& invariant, const std::string& message) {
-    const std::string& scen = scen_names[k % scen_names.size()];
+    const ScenarioArg& scen = scens[k % scens.size()];
     const uint64_t seed = campaign_run_seed(campaign_seed, k);
-    const std::string fp = fingerprint_of(scen, invariant, message);
+    // Keyed by the scenario's name, not the file: one bug found under two parameter files is
+    // one failure (its representative, the smallest k, says which file to replay).
+    const std::string fp = fingerprint_of(scen.scenario, invariant, message);
     auto it = failures.find(fp);
     if (it != failures.end()) {
       ++it->second.count;
       if (k < it->second.k) {  // keep the smallest k as the representative
         it->second.k = k;
         it->second.seed = seed;
+        it->second.target = scen.target;
         it->second.message = message;
       }
       return;
@@ -310,7 +320,8 @@ int cmd_fuzz(Args& args, const std::string& prog) {
     CampaignFailure f;
     f.k = k;
     f.seed = seed;
-    f.scenario = scen;
+    f.scenario = scen.scenario;
+    f.target = scen.target;
     f.invariant = invariant;
     f.message = message;
     f.fingerprint = fp;
@@ -337,8 +348,7 @@ int cmd_fuzz(Args& args, const std::string& prog) {
     }
     const uint64_t k = tag / 2;
     const bool recheck = tag % 2 == 1;
-    const std::string& scen = scen_names[k % scen_names.size()];
-    ScenarioStats& st = stats[scen];
+    ScenarioStats& st = stats[scens[k % scens.size()].target];
     nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
     const bool parsed = !j.is_discarded() && j.is_object() && j.contains("result");
     if (recheck) {
@@ -397,14 +407,20 @@ int cmd_fuzz(Args& args, const std::string& prog) {
   // Artifacts for each unique failure: re-run its representative with trace and tape.
   if (!failures.empty()) {
     for (auto& [fp, f] : failures) {
-      f.replay = shell_quote(prog) + " run " + f.scenario + " --seed " + sim::hex64(f.seed) + (bug.empty() ? "" : " --bug " + bug);
-      const std::string dir = artifacts + "/" + f.scenario + "-" + sim::hex64(f.seed) + "-" + fp;
+      f.replay = shell_quote(prog) + " run " + shell_quote(f.target) + " --seed " + sim::hex64(f.seed) + (bug.empty() ? "" : " --bug " + bug);
+      // A scenario file's runs are named after the file (its stem), so its artifacts stand apart.
+      std::string label = f.scenario;
+      if (f.target != f.scenario) {
+        label = f.target.substr(f.target.rfind('/') + 1);
+        if (label.size() > 5 && label.compare(label.size() - 5, 5, ".json") == 0) label.resize(label.size() - 5);
+      }
+      const std::string dir = artifacts + "/" + label + "-" + sim::hex64(f.seed) + "-" + fp;
       if (!make_dirs(dir)) {
         std::fprintf(stderr, "simfs fuzz: cannot create artifact directory '%s': %s\n", dir.c_str(), std::strerror(errno));
         continue;
       }
       f.artifact_dir = dir;
-      std::vector<std::string> argv = {exe, "run", f.scenario, "--seed", sim::hex64(f.seed), "--json",
+      std::vector<std::string> argv = {exe, "run", f.target, "--seed", sim::hex64(f.seed), "--json",
                                        "--trace", dir + "/trace.jsonl", "--record-tape", dir + "/tape.json",
                                        "--save-images", dir + "/images"};
       if (!bug.empty()) argv.insert(argv.end(), {"--bug", bug});
@@ -474,6 +490,7 @@ int cmd_fuzz(Args& args, const std::string& prog) {
       nlohmann::ordered_json l{{"k", f.k}, {"seed", sim::hex64(f.seed)}, {"scenario", f.scenario}, {"invariant", f.invariant},
                                {"message", f.message}, {"fingerprint", f.fingerprint}, {"count", f.count}, {"replay", f.replay},
                                {"artifacts", f.artifact_dir}, {"shrunk_replay", f.shrunk_replay}, {"shrink", f.shrink_summary}};
+      if (f.target != f.scenario) l["scenario_file"] = f.target;
       out << l.dump() << "\n";
     }
     nlohmann::ordered_json sum{{"summary", true}, {"campaign_seed", sim::hex64(campaign_seed)}, {"shard", std::to_string(shard_i) + "/" + std::to_string(shard_n)},

@@ -59,6 +59,7 @@ int cmd_replay(Args& args, const std::string& prog) {
   cfg.scenario = in.scenario;
   cfg.seed = in.seed;
   cfg.bug = in.bug;
+  cfg.params = in.params;
   cfg.build_id = now_build;
   if (in.tape) cfg.tape = &in.tape->decisions;
   scenarios::RunReport rep = scenarios::run_scenario(cfg);
@@ -71,6 +72,7 @@ int cmd_replay(Args& args, const std::string& prog) {
                              {"scenario", in.scenario},
                              {"seed", sim::hex64(in.seed)},
                              {"bug", in.bug},
+                             {"params", rep.params},
                              {"result", scenarios::result_name(rep.result)},
                              {"digest", got},
                              {"recorded_digest", in.digest},

@@ -13,8 +13,10 @@
 
 #include "scenarios/run.h"
 #include "scenarios/scenario.h"
+#include "scenarios/scenario_file.h"
 #include "sim/trace.h"
 #include "tools/cli.h"
+#include "tools/scenario_arg.h"
 #include "tools/seed.h"
 #include "tools/subprocess.h"
 #include "tools/tape_file.h"
@@ -25,6 +27,7 @@ namespace {
 
 const char* kRunHelp =
     "usage: simfs run SCENARIO --seed S [options]\n"
+    "       simfs run FILE.json --seed S [options]   (a scenario file: docs/scenario-schema.md)\n"
     "       simfs run --tape FILE [options]\n"
     "\n"
     "  --seed S              run seed: decimal or 0x-hex, 64-bit (also accepted as 2nd positional)\n"
@@ -41,7 +44,10 @@ const char* kRunHelp =
     "exit codes: 0 pass, 1 invariant violated, 2 usage error, 3 harness error\n";
 
 struct RunOptions {
-  std::string scenario;
+  std::string scenario;  // the scenario's name
+  std::string target;    // as given: the name or the scenario file (replay commands use it)
+  std::string file_bug;  // the scenario file's "bug"
+  nlohmann::json params; // from the scenario file or the tape (null: defaults)
   std::optional<uint64_t> seed;
   std::string bug;
   std::string trace_path;
@@ -60,8 +66,9 @@ int usage_error(const std::string& msg) {
 
 std::string replay_command(const std::string& prog, const RunOptions& o, uint64_t seed) {
   if (!o.tape_path.empty()) return shell_quote(prog) + " run --tape " + shell_quote(o.tape_path);
-  std::string c = shell_quote(prog) + " run " + shell_quote(o.scenario) + " --seed " + sim::hex64(seed);
-  if (!o.bug.empty()) c += " --bug " + shell_quote(o.bug);
+  // A file-based run names the file: its parameters are in it (and in the trace header).
+  std::string c = shell_quote(prog) + " run " + shell_quote(o.target) + " --seed " + sim::hex64(seed);
+  if (!o.bug.empty() && o.bug != o.file_bug) c += " --bug " + shell_quote(o.bug);
   return c;
 }
 
@@ -102,7 +109,7 @@ int check_determinism(const RunOptions& o, uint64_t seed, const std::string& pro
   std::string paths[2] = {std::string(dir) + "/a.jsonl", std::string(dir) + "/b.jsonl"};
   nlohmann::json results[2];
   for (int k = 0; k < 2; ++k) {
-    std::vector<std::string> argv = {self_exe(), "run", o.scenario, "--seed", sim::hex64(seed), "--json",
+    std::vector<std::string> argv = {self_exe(), "run", o.target, "--seed", sim::hex64(seed), "--json",
                                      "--trace", paths[k], "--max-events", std::to_string(o.max_events)};
     if (!o.bug.empty()) argv.insert(argv.end(), {"--bug", o.bug});
     if (!o.tape_path.empty()) argv.insert(argv.end(), {"--tape", o.tape_path});
@@ -191,7 +198,15 @@ int cmd_run(Args& args, const std::string& prog) {
     }
   }
   if (positional.size() > 2) return usage_error("unexpected argument '" + positional[2] + "'");
-  if (!positional.empty()) o.scenario = positional[0];
+  if (!positional.empty()) {
+    ScenarioArg a;
+    if (std::string e = resolve_scenario_arg(positional[0], &a); !e.empty()) return usage_error(e);
+    o.scenario = a.scenario;
+    o.target = a.target;
+    o.params = a.params;
+    o.file_bug = a.bug;
+    if (o.bug.empty()) o.bug = a.bug;  // --bug on the command line wins over the file's
+  }
   if (positional.size() == 2) {
     if (o.seed) return usage_error("seed given twice");
     std::string err;
@@ -210,10 +225,22 @@ int cmd_run(Args& args, const std::string& prog) {
       std::fprintf(stderr, "simfs run: bad tape '%s': %s\n", o.tape_path.c_str(), err.c_str());
       return kExitHarness;
     }
-    if (o.scenario.empty()) o.scenario = tape.scenario;
+    const bool from_file = !o.target.empty() && is_scenario_file_arg(o.target);
+    if (o.scenario.empty()) {
+      o.scenario = o.target = tape.scenario;
+      o.params = tape.params;
+    }
     if (!o.seed) o.seed = tape.seed;
     if (o.bug.empty()) o.bug = tape.bug;
     if (o.scenario != tape.scenario) return usage_error("tape is for scenario '" + tape.scenario + "', not '" + o.scenario + "'");
+    if (!from_file) {
+      o.params = tape.params;  // a tape replays with the parameters it was recorded with
+    } else if (const scenarios::ScenarioInfo* info = scenarios::find_scenario(o.scenario)) {
+      scenarios::Params a, b;
+      if (scenarios::resolve_params(*info, o.params, &a).empty() && scenarios::resolve_params(*info, tape.params, &b).empty() &&
+          !(a == b))
+        return usage_error("tape was recorded with other parameters than '" + o.target + "' sets");
+    }
   }
   if (o.scenario.empty()) return usage_error("no scenario given (see 'simfs list')");
   if (!o.seed) return usage_error("no seed given: use --seed S (decimal or 0x-hex)");
@@ -238,6 +265,7 @@ int cmd_run(Args& args, const std::string& prog) {
   cfg.scenario = o.scenario;
   cfg.seed = *o.seed;
   cfg.bug = o.bug;
+  cfg.params = o.params;
   cfg.trace_out = trace_file.get();
   cfg.tape = o.tape_path.empty() ? nullptr : &tape.decisions;
   cfg.record_tape = !o.record_tape_path.empty();
@@ -266,7 +294,7 @@ int cmd_run(Args& args, const std::string& prog) {
   }
   if (cfg.record_tape) {
     TapeFile t{o.scenario, *o.seed, o.bug, rep.tape, rep.site_names, sim::hex64(rep.digest),
-               scenarios::result_name(rep.result)};
+               scenarios::result_name(rep.result), rep.params};
     std::ofstream out(o.record_tape_path, std::ios::trunc);
     out << tape_to_json(t);
     if (!out) {
@@ -292,6 +320,8 @@ int cmd_run(Args& args, const std::string& prog) {
     j["scenario"] = rep.scenario;
     j["seed"] = sim::hex64(rep.seed);
     j["bug"] = rep.bug;
+    if (o.target != o.scenario) j["scenario_file"] = o.target;
+    j["params"] = rep.params;
     j["result"] = scenarios::result_name(rep.result);
     j["digest"] = sim::hex64(rep.digest);
     j["events"] = rep.trace_events;

@@ -74,6 +74,7 @@ int cmd_shrink(Args& args, const std::string& prog) {
   base.scenario = in.scenario;
   base.seed = in.seed;
   base.bug = in.bug;
+  base.params = in.params;
   std::vector<sim::Decision> tape;
   if (in.tape) {
     tape = in.tape->decisions;
@@ -90,7 +91,7 @@ int cmd_shrink(Args& args, const std::string& prog) {
     return kExitHarness;
   }
   // Write the shrunk tape and the trace of its run.
-  TapeFile t{in.scenario, in.seed, in.bug, r.tape, {}, sim::hex64(r.report.digest), "fail"};
+  TapeFile t{in.scenario, in.seed, in.bug, r.tape, {}, sim::hex64(r.report.digest), "fail", in.params};
   {
     scenarios::RunConfig names = base;
     names.tape = &r.tape;

@@ -132,6 +132,7 @@ int cmd_why(Args& args, const std::string& /*prog: workers are started from self
   base.scenario = in.scenario;
   base.seed = in.seed;
   base.bug = in.bug;
+  base.params = in.params;
   const WhyOriginal orig = why_original(base, in.tape ? &in.tape->decisions : nullptr);
   if (!orig.failed) {
     if (!orig.error.empty()) return harness_error("replaying the input gave a harness error: " + orig.error);

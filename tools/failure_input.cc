@@ -43,6 +43,11 @@ std::string load_trace(const std::string& text, FailureInput* f) {
   f->scenario = run["scenario"].get<std::string>();
   f->seed = *seed;
   f->bug = run.value("bug", "");
+  // Traces written before scenarios had parameters have none: the defaults.
+  if (run.contains("params")) {
+    if (!run["params"].is_object()) return "trace header's run.params is not an object";
+    f->params = run["params"];
+  }
   f->build = run.value("build", "");
   auto e = nlohmann::json::parse(last, nullptr, false);
   if (last.empty() || e.is_discarded() || !e.is_object() || !e.value("end", false))
@@ -76,6 +81,7 @@ std::string load_failure_input(const std::string& path, FailureInput* f, bool* u
       f->scenario = f->tape->scenario;
       f->seed = f->tape->seed;
       f->bug = f->tape->bug;
+      f->params = f->tape->params;
       f->digest = f->tape->digest;
       return "";
     }
@@ -91,6 +97,7 @@ std::string load_failure_input(const std::string& path, FailureInput* f, bool* u
     f->scenario = t.scenario;
     f->seed = t.seed;
     f->bug = t.bug;
+    f->params = t.params;
     f->digest = t.digest;
     f->tape = std::move(t);
     return "";

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
@@ -14,6 +15,7 @@ struct FailureInput {
   std::string scenario;
   uint64_t seed = 0;
   std::string bug;
+  nlohmann::json params;         // scenario parameters of the recorded run (null: defaults)
   std::optional<TapeFile> tape;  // present when the run is to be replayed from a tape
   std::string digest;            // expected digest ("" if unknown)
   std::string build;             // build id recorded in the trace header ("" if unknown)

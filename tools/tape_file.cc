@@ -15,6 +15,7 @@ std::string tape_to_json(const TapeFile& t) {
   j["scenario"] = t.scenario;
   j["seed"] = sim::hex64(t.seed);
   j["bug"] = t.bug;
+  if (t.params.is_object()) j["params"] = t.params;
   std::map<uint64_t, size_t> index;
   nlohmann::ordered_json sites = nlohmann::ordered_json::array();
   for (const auto& [id, name] : t.site_names) {
@@ -57,6 +58,11 @@ std::string tape_from_json(const std::string& text, TapeFile* out) {
   t.bug = j.contains("bug") && j["bug"].is_string() ? j["bug"].get<std::string>() : "";
   t.digest = j.contains("digest") && j["digest"].is_string() ? j["digest"].get<std::string>() : "";
   t.result = j.contains("result") && j["result"].is_string() ? j["result"].get<std::string>() : "";
+  if (j.contains("params")) {
+    // Checked against the scenario's declarations when the tape is run (run_scenario).
+    if (!j["params"].is_object()) return "tape params must be an object";
+    t.params = j["params"];
+  }
   std::vector<uint64_t> site_ids;
   for (const auto& s : j["sites"]) {
     if (!s.is_string()) return "tape site names must be strings";

@@ -1,10 +1,12 @@
 // Decision tape files (JSON):
 //   {"format":"simfs-tape","version":1,"scenario":"register","seed":"0x...","bug":"",
-//    "sites":["sched.tie", ...], "decisions":[[site_index, bound, value], ...]}
+//    "params":{"replicas":3, ...}, "sites":["sched.tie", ...], "decisions":[[site_index, bound, value], ...]}
+// "params" (optional) holds the scenario parameters of the recorded run; absent means defaults.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -20,6 +22,7 @@ struct TapeFile {
   std::map<uint64_t, std::string> site_names;
   std::string digest;  // of the run that produced it, "0x..." (optional)
   std::string result;  // pass / fail / error (optional)
+  nlohmann::json params;  // the run's scenario parameters (null: defaults)
 };
 
 std::string tape_to_json(const TapeFile& t);

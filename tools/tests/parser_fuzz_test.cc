@@ -36,7 +36,7 @@ const std::string& real_tape() {
     cfg.seed = 1;
     cfg.record_tape = true;
     scenarios::RunReport r = scenarios::run_scenario(cfg);
-    return tape_to_json(TapeFile{"echo", 1, "", r.tape, r.site_names, "", ""});
+    return tape_to_json(TapeFile{"echo", 1, "", r.tape, r.site_names, "", "", r.params});
   }();
   return t;
 }
