@@ -145,9 +145,12 @@ class Btree {
   // exact maxima). The replaced block and everything below it is not freed or read: the caller
   // built the subtree by copy-on-write from it (whose copies already freed what they replaced,
   // and whose unchanged blocks the subtree still shares) or frees it itself. The subtree's root
-  // may be outside the fill bounds: call rebalance(key) next. The subtree's blocks count as
-  // committed here (changed again only by copying). EINVAL: wrong height, empty subtree, or a
-  // key outside the range.
+  // may be outside the fill bounds: call rebalance(start) next, with the range's start. (Not
+  // just any key of the old range: if the subtree's largest key is now lower, the keys above it
+  // route to the next sibling; the start still routes to the subtree, as do its own keys.) Key
+  // ranges of the blocks around it move accordingly, so ranges handed out before a splice are
+  // stale after it. The subtree's blocks count as committed here (changed again only by
+  // copying). EINVAL: wrong height, empty subtree, or a key outside the range.
   sim::Errno set_parent(const Key& key, uint8_t level, const BtreeRoot& subtree);
 
   // Walks the path to `key` and brings every block on it within the fill bounds (split when
