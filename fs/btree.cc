@@ -4,133 +4,14 @@
 #include <utility>
 
 #include "fs/assert.h"
+#include "fs/btree_internal.h"
 
 namespace simfs::fs {
-namespace {
 
-// Index of the first entry with a key >= key, or entries.size().
-size_t lower_index(const BtreeNode& n, const Key& key) {
-  auto it = std::lower_bound(n.entries.begin(), n.entries.end(), key,
-                             [](const BtreeEntry& e, const Key& k) { return e.key() < k; });
-  return static_cast<size_t>(it - n.entries.begin());
-}
-
-// Index of the first entry with a key > key, or entries.size().
-size_t upper_index(const BtreeNode& n, const Key& key) {
-  auto it = std::upper_bound(n.entries.begin(), n.entries.end(), key,
-                             [](const Key& k, const BtreeEntry& e) { return k < e.key(); });
-  return static_cast<size_t>(it - n.entries.begin());
-}
-
-// How many entries go to the left half when splitting `n` (at least 2 entries). Picking the
-// boundary closest to the byte midpoint leaves the halves differing by at most one entry, so
-// each half holds at least (total - largest entry) / 2 bytes: above the low water whenever the
-// total is over the fill limit and no entry exceeds half of it (BtreeConfig::valid()).
-size_t split_point(const BtreeNode& n) {
-  FS_ASSERT(n.entries.size() >= 2);
-  size_t total = n.bytes_used();
-  size_t best = 1, best_diff = SIZE_MAX, prefix = 0;
-  for (size_t m = 1; m < n.entries.size(); ++m) {
-    prefix += n.entry_bytes(n.entries[m - 1]);
-    size_t diff = 2 * prefix > total ? 2 * prefix - total : total - 2 * prefix;
-    if (diff < best_diff) {
-      best = m;
-      best_diff = diff;
-    }
-  }
-  return best;
-}
-
-std::pair<BtreeNode, BtreeNode> split_node(BtreeNode n) {
-  size_t m = split_point(n);
-  BtreeNode left, right;
-  left.level = right.level = n.level;
-  left.entries.assign(std::make_move_iterator(n.entries.begin()),
-                      std::make_move_iterator(n.entries.begin() + static_cast<ptrdiff_t>(m)));
-  right.entries.assign(std::make_move_iterator(n.entries.begin() + static_cast<ptrdiff_t>(m)),
-                       std::make_move_iterator(n.entries.end()));
-  return {std::move(left), std::move(right)};
-}
-
-BtreeEntry parent_entry(const Key& key, BlockRef child) {
-  BtreeEntry e;
-  e.item.key = key;
-  e.child = child;
-  return e;
-}
-
-}  // namespace
-
-// A node on the path from the root to the leaf being modified.
-struct Btree::Level {
-  BtreeNode node;
-  BlockRef ref;
-  BlockPtr block;
-  size_t child = 0;  // parents: index of the entry followed downwards
-};
-
-// New contents for a block: `origin` is the block it replaces (empty for a new one).
-struct Btree::Out {
-  BtreeNode node;
-  BlockRef origin;
-  BlockPtr block;
-};
-
-// Collects an operation's block changes so that nothing touches the cache until every read and
-// allocation has succeeded: apply() makes them, abort() gives back what was allocated.
-class Btree::Writer {
- public:
-  explicit Writer(Btree& t) : t_(t) {}
-
-  // Chooses where `out` is written: in place if its origin was allocated in this transaction,
-  // else in a newly allocated block (and the origin is freed). False when allocation fails.
-  bool place(Out out, BlockRef* ref) {
-    FS_ASSERT(!out.node.entries.empty());
-    if (!out.origin.empty() && out.block && t_.txn_blocks_.contains(out.origin.blkno)) {
-      *ref = out.origin;
-    } else {
-      uint64_t blkno = t_.alloc_.alloc();
-      if (blkno == 0) return false;
-      allocated_.push_back(blkno);
-      *ref = BlockRef{blkno, t_.alloc_.next_seq()};
-      if (!out.origin.empty()) retire(out.origin);
-      out.block = nullptr;
-    }
-    writes_.push_back({*ref, std::move(out)});
-    return true;
-  }
-
-  void retire(BlockRef ref) {
-    if (!ref.empty()) freed_.push_back(ref.blkno);
-  }
-
-  sim::Errno abort(sim::Errno e) {
-    for (uint64_t blkno : allocated_) t_.alloc_.free(blkno);
-    allocated_.clear();
-    return e;
-  }
-
-  void apply() {
-    for (auto& [ref, out] : writes_) {
-      BlockPtr b = out.block ? out.block : t_.cache_.create(ref, btree_magic(out.node.level));
-      FS_ASSERT(b->ref == ref && b->magic == btree_magic(out.node.level));
-      b->node = std::make_shared<const BtreeNode>(std::move(out.node));
-      b->payload_stale = true;  // encoded at writeback (or when someone reads the payload)
-      t_.cache_.mark_dirty(b);
-    }
-    for (uint64_t blkno : allocated_) t_.txn_blocks_.insert(blkno);
-    for (uint64_t blkno : freed_) {
-      t_.txn_blocks_.erase(blkno);
-      t_.alloc_.free(blkno);
-    }
-  }
-
- private:
-  Btree& t_;
-  std::vector<uint64_t> allocated_;
-  std::vector<uint64_t> freed_;
-  std::vector<std::pair<BlockRef, Out>> writes_;
-};
+using btree_detail::lower_index;
+using btree_detail::parent_entry;
+using btree_detail::split_node;
+using btree_detail::upper_index;
 
 Btree::Btree(BlockCache& cache, BtreeAllocator alloc, BtreeRoot root, BtreeConfig config)
     : cache_(cache), alloc_(std::move(alloc)), root_(root), config_(config) {
@@ -218,6 +99,16 @@ sim::Errno Btree::for_each(const Key& first, const Key& last, const std::functio
   }
 }
 
+bool Btree::path_out_of_bounds(const std::vector<Level>& path) const {
+  for (size_t d = 0; d < path.size(); ++d) {
+    const BtreeNode& n = path[d].node;
+    size_t used = n.bytes_used();
+    if (used > config_.entries_bytes_max) return true;
+    if (d == 0 ? (n.entries.empty() || (!n.leaf() && n.entries.size() == 1)) : used < config_.low_water()) return true;
+  }
+  return false;
+}
+
 sim::Errno Btree::insert(const Item& item) { return modify(Op::kInsert, item); }
 sim::Errno Btree::update(const Item& item) { return modify(Op::kUpdate, item); }
 sim::Errno Btree::erase(const Key& key) {
@@ -233,6 +124,7 @@ sim::Errno Btree::modify(Op op, const Item& item) {
 
   if (root_.height == 0) {
     if (op != Op::kInsert) return ENOENT;
+    if (keep_height_) return ERANGE;
     Out leaf;
     leaf.node.entries.push_back({item, {}});
     BlockRef ref;
@@ -257,8 +149,9 @@ sim::Errno Btree::modify(Op op, const Item& item) {
     if (!l.node.leaf()) {
       size_t i = lower_index(l.node, item.key);
       if (i == l.node.entries.size()) {
-        // Beyond the largest key: only an insert continues, appending to the last child.
-        if (op != Op::kInsert) return ENOENT;
+        // Beyond the largest key: only an insert continues, appending to the last child
+        // (and a rebalance, which walks the path an insert would take).
+        if (op != Op::kInsert && op != Op::kRebalance) return ENOENT;
         i = l.node.entries.size() - 1;
       }
       l.child = i;
@@ -282,6 +175,11 @@ sim::Errno Btree::modify(Op op, const Item& item) {
     case Op::kErase:
       if (!found) return ENOENT;
       items.erase(items.begin() + static_cast<ptrdiff_t>(i));
+      break;
+    case Op::kRebalance:
+      // Only blocks outside the fill bounds need changing; a sound path is left alone rather
+      // than copied.
+      if (!path_out_of_bounds(path)) return sim::kOk;
       break;
   }
 
@@ -341,8 +239,13 @@ sim::Errno Btree::modify(Op op, const Item& item) {
     cur = Out{std::move(parent.node), parent.ref, parent.block};
   }
 
-  // The root has no siblings: it shrinks or grows the tree by a level instead.
+  // The root has no siblings: it shrinks or grows the tree by a level instead, unless the
+  // caller asked to keep the height (a merge into a subtree that is spliced back at its level).
   BtreeRoot new_root = root_;
+  if (keep_height_ && (cur.node.entries.empty() || (!cur.node.leaf() && cur.node.entries.size() == 1) ||
+                       cur.node.bytes_used() > cap)) {
+    return w.abort(ERANGE);
+  }
   if (cur.node.entries.empty()) {
     w.retire(cur.origin);
     new_root = {};

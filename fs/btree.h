@@ -22,10 +22,12 @@
 //   verifies them.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <set>
+#include <span>
 #include <vector>
 
 #include "fs/block_cache.h"
@@ -45,10 +47,12 @@ struct BtreeConfig {
   size_t low_water() const { return entries_bytes_max / 4; }
   // Splitting or refilling at the byte midpoint keeps both halves within bounds only if no entry
   // is larger than half a block; see split_point() in btree.cc.
+  // A parent with a single child must count as under the low water, or it could stay that way
+  // outside the root, and its child would then have no sibling to join when it runs low.
   bool valid() const {
     return entries_bytes_max <= kBtreeEntriesBytesMax && value_bytes_max <= kBtreeValueBytesMax &&
            2 * (kBtreeLeafItemFixedBytes + value_bytes_max) <= entries_bytes_max &&
-           2 * kBtreeParentEntryBytes <= entries_bytes_max;
+           low_water() > kBtreeParentEntryBytes;
   }
 };
 
@@ -63,6 +67,39 @@ struct BtreeAllocator {
   std::function<uint64_t()> alloc;
   std::function<void(uint64_t)> free;
   std::function<uint64_t()> next_seq;
+};
+
+// The block at some level on the path to a key, and the keys it is responsible for (see
+// Btree::parent_range).
+struct ParentInfo {
+  BlockRef ref;
+  uint8_t level = 0;
+  Key start;  // the first key routed to this block
+  Key end;    // the last key routed to this block
+};
+
+struct MergeOptions {
+  // Stop before the next key once this call has written at least this many new blocks. One
+  // key's change may still take up to 2 * height + 1 blocks past the mark, and the first key is
+  // always applied, so every call makes progress.
+  size_t dirty_block_budget = SIZE_MAX;
+  // For a tree that is a subtree of another (its root is the block ParentInfo names): never
+  // split, collapse or empty the root, so the result can be spliced back at the same level with
+  // set_parent. A change that would needs it stops the merge early instead (height_stop).
+  bool keep_height = false;
+};
+
+struct MergeResult {
+  Key next;                 // on ERANGE: the first key not yet merged
+  bool height_stop = false; // on ERANGE: keep_height stopped it, not the budget
+  size_t changed = 0;       // keys inserted, updated or erased
+  size_t blocks_written = 0;  // new blocks this call allocated (counted against the budget)
+};
+
+// Where an incremental free_blocks() is: keys below `next` are freed.
+struct FreeCursor {
+  Key next = Key::min();
+  bool done = false;
 };
 
 class Btree {
@@ -87,11 +124,68 @@ class Btree {
   sim::Errno update(const Item& item);
   sim::Errno erase(const Key& key);
 
+  // ---- Log-merge helpers (btree_merge.cc; docs/format.md "Log-merge helpers") ----
+  //
+  // A log merge applies the items of finalized log trees to fs_root one parent block at a time:
+  // parent_range names the unit, merge (with keep_height) rewrites a copy of that subtree,
+  // set_parent splices the copy back, rebalance fixes the seam, and free_blocks releases the
+  // input trees afterwards. Each changes nothing when it returns an error.
+
+  // The block at `level` (default: the parents just above the leaves) on the path a search for
+  // `key` follows, and the key range routed to it: start is Key::min() or the successor of the
+  // previous sibling's key at the deepest level that has one; end is the block's own parent key,
+  // or Key::max() on the right spine (keys past the largest go down the right spine). The ranges
+  // of all blocks at one level partition the key space, and each contains its block's keys.
+  // ENOENT if the tree is not taller than `level`; read errors as lookup().
+  sim::Errno parent_range(const Key& key, ParentInfo* out, uint8_t level = 1);
+
+  // Replaces the reference to the block at `level` covering `key` with `subtree`, a tree of
+  // height level + 1 whose keys all lie in that block's range (parent_range), and copies the
+  // path above it. The parent keys on the path become the subtree's largest key (parents keep
+  // exact maxima). The replaced block and everything below it is not freed or read: the caller
+  // built the subtree by copy-on-write from it (whose copies already freed what they replaced,
+  // and whose unchanged blocks the subtree still shares) or frees it itself. The subtree's root
+  // may be outside the fill bounds: call rebalance(start) next, with the range's start. (Not
+  // just any key of the old range: if the subtree's largest key is now lower, the keys above it
+  // route to the next sibling; the start still routes to the subtree, as do its own keys.) Key
+  // ranges of the blocks around it move accordingly, so ranges handed out before a splice are
+  // stale after it. The subtree's blocks count as committed here (changed again only by
+  // copying). EINVAL: wrong height, empty subtree, or a key outside the range.
+  sim::Errno set_parent(const Key& key, uint8_t level, const BtreeRoot& subtree);
+
+  // Walks the path to `key` and brings every block on it within the fill bounds (split when
+  // over, join or refill from a sibling when under a quarter; a root with one child collapses).
+  // Copies the path only if something needs fixing. Enough after set_parent, which leaves at
+  // most the spliced block out of bounds, by no more than one split or join.
+  sim::Errno rebalance(const Key& key);
+
+  // Applies `items`, sorted by key (duplicates allowed, e.g. one per input tree): per key the
+  // item with the highest seq wins (the first of equal seqs); if the tree holds the key with a
+  // seq at least as high it stays; otherwise a winning deletion erases the key (the tree keeps
+  // no tombstones) and any other winner is inserted or updated, keeping its seq. Returns 0 when
+  // every item is merged, or ERANGE with result->next when options.dirty_block_budget or
+  // options.keep_height stopped it between two keys: call again with the items from next on.
+  // Any other error (EINVAL for unsorted items or a long value, ENOSPC, EFBIG, EIO, ESTALE)
+  // undoes the whole call. One lookup and at most one path copy per key; batching the keys of
+  // one leaf into one copy is left undone.
+  sim::Errno merge(std::span<const Item> items, const MergeOptions& options, MergeResult* result);
+
+  // Frees the tree's blocks through the allocator, at most `budget` blocks per call (budget must
+  // be at least the height: EINVAL), resuming at *cursor, which it advances (cursor->done when
+  // the last block is gone; the tree is then empty). Leaves are freed without being read. Once
+  // started, the tree must not be used for anything else until done. On a read error nothing
+  // is freed and the cursor stays. Frees each block exactly once across the calls.
+  sim::Errno free_blocks(FreeCursor* cursor, size_t budget, size_t* freed = nullptr);
+
  private:
-  enum class Op { kInsert, kUpdate, kErase };
+  enum class Op { kInsert, kUpdate, kErase, kRebalance };
   struct Level;
   struct Out;
+  struct Undo;
   class Writer;
+
+  bool path_out_of_bounds(const std::vector<Level>& path) const;
+  void finish_undo(bool keep);
 
   sim::Errno read_node(BlockRef ref, uint8_t level, std::shared_ptr<const BtreeNode>* out, BlockPtr* block);
   sim::Errno prev_in(BlockRef ref, uint8_t level, const Key& key, Item* out);
@@ -102,6 +196,8 @@ class Btree {
   BtreeRoot root_;
   BtreeConfig config_;
   std::set<uint64_t> txn_blocks_;  // allocated since committed(): writable in place
+  Undo* undo_ = nullptr;           // set during merge(): see Undo in btree_internal.h
+  bool keep_height_ = false;       // set during merge(): MergeOptions::keep_height
 };
 
 }  // namespace simfs::fs

@@ -167,6 +167,16 @@ TEST(Btree, RejectsOversizedValues) {
   });
 }
 
+// Below 4 parent entries per block a split can leave a parent with one child that is not under
+// the low water: such parents pile up (fanout 1) and the tree soon exceeds kBtreeHeightMax.
+TEST(Btree, ConfigNeedsRoomForFourChildrenPerParent) {
+  BtreeConfig c = small_config();
+  c.entries_bytes_max = 120;
+  EXPECT_FALSE(c.valid());
+  c.entries_bytes_max = 4 * kBtreeParentEntryBytes + 4;
+  EXPECT_TRUE(c.valid());
+}
+
 TEST(Btree, SplitsGrowAndJoinsShrinkTheTree) {
   World w(4);
   w.run([&] {
