@@ -729,6 +729,10 @@ class Fsck {
         }
       }
     }
+    if (r_.counts.inodes != sb_.inode_count) {
+      add("super.inode_count", 0, std::nullopt,
+          "the super counts " + num(sb_.inode_count) + " inodes but the fs tree holds " + num(r_.counts.inodes));
+    }
     for (uint64_t ino : orphans) {
       ++r_.counts.orphans;
       auto i = inodes.find(ino);

@@ -48,7 +48,7 @@ sim::Errno mkfs(sim::Node& node, sim::DiskHandle& meta, sim::DiskHandle& data, u
 }
 
 Mount::Mount(sim::Node& node, sim::DiskHandle& meta, sim::DiskHandle& data, MountConfig cfg, const SuperBlock& sb)
-    : node_(node), meta_disk_(meta), data_(data), cfg_(cfg), sb_(sb), next_ino_(sb.next_ino),
+    : node_(node), meta_disk_(meta), data_(data), cfg_(cfg), sb_(sb), next_ino_(sb.next_ino), inode_count_(sb.inode_count),
       alive_(std::make_shared<bool>(true)) {
   cache_ = std::make_unique<BlockCache>(meta, sb.fsid, cfg.cache_blocks);
   meta_ = std::make_unique<MetaAlloc>(*cache_, sb);
@@ -122,6 +122,7 @@ sim::Errno Mount::do_commit() {
   if (e) return e;
   next.seq = sb_.seq + 1;
   next.next_ino = next_ino_;
+  next.inode_count = inode_count_;
   next.fs_root = fs_tree_->root();
   next.data_alloc = data_alloc_->alloc_root();
   // Ordered data: every data block a committed extent maps is durable before the super.

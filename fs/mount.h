@@ -99,6 +99,11 @@ class Mount {
     touch();
     return next_ino_++;
   }
+  // Inodes created (+1) and deleted (-1): the super's inode_count, which fsck checks.
+  void inodes_changed(int64_t delta) {
+    touch();
+    inode_count_ = static_cast<uint64_t>(static_cast<int64_t>(inode_count_) + delta);
+  }
   sim::Errno alloc_data(uint64_t* blkno);
   sim::Errno free_data(uint64_t blkno);
   // Was this data block allocated in the current transaction (so it may be written in place)?
@@ -154,6 +159,7 @@ class Mount {
   std::unique_ptr<Btree> fs_tree_;
   std::unique_ptr<ItemCache> items_;
   uint64_t next_ino_;
+  uint64_t inode_count_;
   std::set<uint64_t> data_txn_alloc_;
   std::vector<uint64_t> data_txn_free_;
   bool dirty_ = false;

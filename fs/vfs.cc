@@ -154,6 +154,7 @@ sim::Errno Vfs::delete_inode(uint64_t ino) {
     pos = key_successor(it.key);
   }
   m_.items().del(orphan_key(ino));
+  m_.inodes_changed(-1);
   open_.erase(ino);
   return 0;
 }
@@ -193,6 +194,7 @@ sim::Errno Vfs::make_node(uint64_t dir, std::string_view name, uint32_t mode, st
   if (!e && is_lnk(mode) && target.empty()) e = ENOENT;  // as Linux: an empty target
   if (e) return op.finish(e);
   const uint64_t n = m_.alloc_ino();
+  m_.inodes_changed(+1);
   InodeValue v;
   v.mode = mode;
   v.nlink = is_dir(mode) ? 2 : 1;

@@ -503,6 +503,15 @@ TEST(Fsck, NextInoBehindAnInode) {
   EXPECT_EQ(kinds_of(r), "super.next_ino=1 ") << format_report(r);
 }
 
+TEST(Fsck, InodeCountDisagreesWithTheTree) {
+  Images im = make_images(23);
+  SuperBlock sb = super_of(im.meta);
+  sb.inode_count += 1;
+  put_super(im.meta, sb);
+  FsckReport r = im.check();
+  EXPECT_EQ(kinds_of(r), "super.inode_count=1 ") << format_report(r);
+}
+
 TEST(Fsck, DirectoryCycleIsUnreachable) {
   Images im = make_images(22);
   SuperBlock sb = super_of(im.meta);
