@@ -100,6 +100,7 @@ sim::Errno Mount::commit() {
   sim::Errno e = do_commit();
   if (e) {
     failed_ = e;
+    stop_cause_ = e;
     node_.sim().event(node_.id(), "fs_stopped", {{"err", sim::errno_name(e)}}, /*fault=*/true);
   }
   return e;
@@ -146,6 +147,13 @@ sim::Errno Mount::do_commit() {
   stats_.ops_durable = stats_.ops_committing;
   node_.sim().event(node_.id(), "fs_commit", {{"seq", sb_.seq}, {"blocks", blocks}, {"ops", stats_.ops_durable}});
   return 0;
+}
+
+void Mount::fail(sim::Errno cause) {
+  if (failed_) return;
+  failed_ = EIO;
+  stop_cause_ = cause;
+  node_.sim().event(node_.id(), "fs_stopped", {{"err", sim::errno_name(cause)}, {"in", "operation"}}, /*fault=*/true);
 }
 
 sim::Errno Mount::unmount() {

@@ -59,8 +59,10 @@ struct MountConfig {
 // rename_dir_nlink: renaming a directory to another parent forgets to move the ".." link count.
 // rmdir_not_empty: rmdir removes a directory without checking that it is empty.
 // leak_on_delete: deleting an inode forgets to free its data blocks (only fsck can see it).
+// truncate_no_reserve: a truncate into a durable block does not make sure the block it copies
+//   can be allocated, so on a full device it fails half done and stops the mount.
 inline const char* const kPlantedBugs[] = {"reuse_before_commit", "no_data_flush", "rename_dir_nlink",
-                                           "rmdir_not_empty", "leak_on_delete"};
+                                           "rmdir_not_empty", "leak_on_delete", "truncate_no_reserve"};
 
 // Writes a fresh filesystem. Runs in a task (it does I/O).
 sim::Errno mkfs(sim::Node& node, sim::DiskHandle& meta, sim::DiskHandle& data, uint64_t fsid);
@@ -92,6 +94,8 @@ class Mount {
   sim::Errno unmount();
   // Non-zero once a commit failed: the error every operation now returns.
   sim::Errno failed() const { return failed_; }
+  // Why it stopped: the device or commit error, or the error an operation hit half way.
+  sim::Errno stop_cause() const { return stop_cause_; }
 
   // ---- for the VFS (mutex held) ----
   ItemCache& items() { return *items_; }
@@ -122,9 +126,8 @@ class Mount {
   // Changes made so far (items, allocations): an operation that fails after changing something
   // cannot be undone, so it stops the mount with fail().
   uint64_t mods() const { return mods_ + items_->mods(); }
-  void fail(sim::Errno e) {
-    if (!failed_) failed_ = e;
-  }
+  // `cause` is the error the operation hit; the mount then answers EIO to everything.
+  void fail(sim::Errno cause);
 
   struct Statfs {
     uint64_t meta_blocks_total, meta_blocks_free, data_blocks_total, data_blocks_free, next_ino;
@@ -166,6 +169,7 @@ class Mount {
   uint64_t mods_ = 0;
   bool stopping_ = false;
   sim::Errno failed_ = 0;
+  sim::Errno stop_cause_ = 0;
   sim::Mutex mu_;
   std::shared_ptr<bool> alive_;  // the timer task checks it: a crash may leave it parked
   MountStats stats_;

@@ -24,7 +24,7 @@ class Vfs::Op {
     v_.m_.op_done();  // before maybe_commit: a commit made now contains this operation
     if (e == 0) return v_.m_.maybe_commit();
     if (v_.m_.mods() != start_mods_) {
-      v_.m_.fail(EIO);
+      v_.m_.fail(e);
       return EIO;
     }
     // Nothing changed: a plain error. Device and metadata errors surface as EIO.
@@ -415,6 +415,16 @@ sim::Errno Vfs::setattr(uint64_t ino, const SetAttr& set) {
   if (!e) e = get_inode(ino, &v);
   if (!e && set.size && !is_reg(v.mode)) e = is_dir(v.mode) ? EISDIR : EINVAL;
   if (!e && set.size && *set.size > kFileSizeMax) e = EFBIG;
+  // Shrinking into the middle of a durable block copies that block (its tail is zeroed): one
+  // new data block, which must be there before anything changes.
+  if (!e && set.size && *set.size < v.size && *set.size % kDataBlockSize) {
+    ExtentMap map;
+    const uint64_t blk = *set.size / kDataBlockSize;
+    e = load_extent(ino, blk / kExtentRegionBlocks, &map);
+    const uint64_t b = e ? 0 : map[blk % kExtentRegionBlocks];
+    const bool planted = m_.config().bug == "truncate_no_reserve";  // BUG (planted) when set
+    if (b && !m_.data_block_is_new(b) && !planted) e = m_.reserve(4, 1, /*deleting=*/false);
+  }
   if (e) return op.finish(e);
   if (set.size && *set.size != v.size) {
     e = truncate_blocks(ino, v.size, *set.size);

@@ -202,6 +202,11 @@ void SingleMountScenario::workload(sim::Node& node) {
   sim::Simulation& s = *sim_;
   while (!stop_ && (s.now() < workload_end_ || (nemesis_->healed() && ops_after_heal_ < kMinOpsAfterHeal))) {
     s.sched().sleep(s.chooser().range(kSiteThink, 200 * sim::kMicrosecond, 4 * kMillisecond));
+    if (mount_->failed() && mount_->stop_cause() == ENOSPC) {
+      // Running out of space must fail the operation, not the filesystem.
+      s.violation("fs.enospc", "an operation ran out of space half way and stopped the mount");
+      return;
+    }
     if (mount_->failed() && bug_ != "no_restart") {  // BUG (planted) when not restarted
       // The mount stopped on an I/O error: restart the node, as an administrator would.
       s.event(node.id(), "fs_mount_failed", {{"err", sim::errno_name(mount_->failed())}});
@@ -316,7 +321,7 @@ ScenarioInfo single_mount_scenario_info() {
       "single_mount",
       "the filesystem on one node (metadata + data devices): random VFS operations against a POSIX model, with "
       "crashes, power loss, pauses and metadata disk faults",
-      {"fs.op_result", "fs.state", "fs.durability", "fs.fsck", "fs.liveness", "sim.deadlock"},
+      {"fs.op_result", "fs.state", "fs.durability", "fs.fsck", "fs.enospc", "fs.liveness", "sim.deadlock"},
       bugs,
       [](const ScenarioOptions& o) { return std::make_unique<SingleMountScenario>(o); },
       single_mount_params(),

@@ -2,6 +2,8 @@
 // caught (so each invariant is shown to fire), and runs are reproducible.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <set>
 
 #include "scenarios/run.h"
@@ -10,11 +12,12 @@
 namespace scenarios {
 namespace {
 
-RunReport run(const std::string& scenario, uint64_t seed, const std::string& bug = "") {
+RunReport run(const std::string& scenario, uint64_t seed, const std::string& bug = "", const char* params = nullptr) {
   RunConfig cfg;
   cfg.scenario = scenario;
   cfg.seed = seed;
   cfg.bug = bug;
+  if (params) cfg.params = nlohmann::json::parse(params);
   return run_scenario(cfg);
 }
 
@@ -74,6 +77,7 @@ struct PlantedBug {
   const char* scenario;
   const char* bug;
   const char* invariant;  // or several, separated by '|', when the bug shows as whichever is checked first
+  const char* params = nullptr;  // scenario parameters (JSON), when the bug needs a particular setup
 };
 
 bool invariant_matches(const std::string& got, const std::string& want) {
@@ -92,14 +96,14 @@ class EveryPlantedBug : public ::testing::TestWithParam<PlantedBug> {};
 TEST_P(EveryPlantedBug, IsCaughtAsItsInvariant) {
   const PlantedBug& p = GetParam();
   for (uint64_t seed = 1; seed <= 60; ++seed) {
-    RunReport r = run(p.scenario, seed, p.bug);
+    RunReport r = run(p.scenario, seed, p.bug, p.params);
     ASSERT_NE(r.result, RunReport::Result::kError) << r.error;
     if (r.result == RunReport::Result::kFail) {
       ASSERT_FALSE(r.violations.empty());
       EXPECT_TRUE(invariant_matches(r.violations[0].invariant, p.invariant))
           << r.violations[0].invariant << ": " << r.violations[0].message;
       // And the failure reproduces.
-      RunReport again = run(p.scenario, seed, p.bug);
+      RunReport again = run(p.scenario, seed, p.bug, p.params);
       EXPECT_EQ(again.digest, r.digest);
       EXPECT_EQ(again.violations[0].message, r.violations[0].message);
       return;
@@ -124,13 +128,17 @@ INSTANTIATE_TEST_SUITE_P(
                       PlantedBug{"single_mount", "rename_dir_nlink", "fs.state|fs.durability"},
                       PlantedBug{"single_mount", "rmdir_not_empty", "fs.op_result"},
                       PlantedBug{"single_mount", "no_restart", "fs.liveness"},
-                      PlantedBug{"single_mount", "leak_on_delete", "fs.fsck"}),
+                      PlantedBug{"single_mount", "leak_on_delete", "fs.fsck"},
+                      // Only a nearly full device shows it: the small-disk example's setup.
+                      PlantedBug{"single_mount", "truncate_no_reserve", "fs.enospc",
+                                 R"({"meta_blocks": 1100, "data_blocks": 48, "allow_enospc": true,
+                                     "weight_write": 6, "weight_create": 3, "weight_truncate": 4})"}),
     [](const ::testing::TestParamInfo<PlantedBug>& i) { return std::string(i.param.scenario) + "_" + i.param.bug; });
 
 TEST(Registry, EveryListedBugIsTestedAbove) {
   size_t bugs = 0;
   for (const auto& s : all_scenarios()) bugs += s.bugs.size();
-  EXPECT_EQ(bugs, 15u) << "a new planted bug needs a row in EveryPlantedBug";
+  EXPECT_EQ(bugs, 16u) << "a new planted bug needs a row in EveryPlantedBug";
 }
 
 TEST(Registry, UnknownScenarioAndBugAreErrors) {
