@@ -293,6 +293,33 @@ TEST(Vfs, FullMetadataDeviceGivesEnospcAndDeletesGiveSpaceBack) {
   });
 }
 
+TEST(Vfs, TruncateIntoADurableBlockOnAFullDeviceIsEnospcNotAStoppedMount) {
+  FsWorld w(13, 4096, 48);
+  w.run([&] {
+    ASSERT_EQ(w.mkfs_and_mount(), 0);
+    Vfs& v = *w.vfs;
+    uint64_t f = 0;
+    ASSERT_EQ(v.create(kRootIno, "f", 0644, &f), 0);
+    // Fill the data device completely.
+    sim::Errno e = 0;
+    for (uint64_t blk = 0; e == 0 && blk < 100; ++blk) e = v.write(f, blk * kDataBlockSize, std::vector<uint8_t>(kDataBlockSize, 1));
+    ASSERT_EQ(e, ENOSPC);
+    ASSERT_EQ(v.sync(), 0);
+    ASSERT_EQ(v.statfs().data_blocks_free, 0u);
+    // Cutting into the middle of a durable block needs a copy of it: no block, so ENOSPC, and
+    // the filesystem goes on.
+    EXPECT_EQ(v.truncate(f, 5 * kDataBlockSize + 10), ENOSPC);
+    EXPECT_EQ(w.mount->failed(), 0);
+    // A block-aligned cut needs nothing; after it commits, the mid-block cut has room.
+    ASSERT_EQ(v.truncate(f, 6 * kDataBlockSize), 0);
+    ASSERT_EQ(v.sync(), 0);
+    ASSERT_EQ(v.truncate(f, 5 * kDataBlockSize + 10), 0);
+    Attr a;
+    ASSERT_EQ(v.getattr(f, &a), 0);
+    EXPECT_EQ(a.size, 5 * kDataBlockSize + 10);
+  });
+}
+
 TEST(Vfs, TimerCommitsWithoutSync) {
   FsWorld w(11);
   w.run([&] {
