@@ -278,17 +278,24 @@ sim::Errno Vfs::link(uint64_t ino, uint64_t dir, std::string_view name) {
   return op.finish(add_entry(dir, name, ino, v.mode));
 }
 
+sim::Errno Vfs::find_child(uint64_t dir, std::string_view name, DirentValue* de, InodeValue* child) {
+  sim::Errno e = check_name(name);
+  InodeValue d;
+  if (!e) e = get_dir(dir, &d);
+  if (!e) e = find_entry(dir, name, de);
+  if (e) return e;
+  e = get_inode(de->ino, child);
+  return e == ENOENT ? EIO : e;  // an entry naming no inode: the tree is damaged
+}
+
 sim::Errno Vfs::unlink(uint64_t dir, std::string_view name) {
   Op op(*this);
   sim::Errno e = op.begin(6, 0, /*deleting=*/true);
-  if (!e) e = check_name(name);
-  InodeValue d, v;
-  if (!e) e = get_dir(dir, &d);
   DirentValue de;
-  if (!e) e = find_entry(dir, name, &de);
-  if (!e) e = get_inode(de.ino, &v);
+  InodeValue v;
+  if (!e) e = find_child(dir, name, &de, &v);
   if (!e && is_dir(v.mode)) e = EISDIR;
-  if (e) return op.finish(e == ENOENT && de.ino ? EIO : e);
+  if (e) return op.finish(e);
   e = remove_entry(dir, de, false);
   if (!e) e = drop_link(de.ino);
   return op.finish(e);
@@ -297,12 +304,9 @@ sim::Errno Vfs::unlink(uint64_t dir, std::string_view name) {
 sim::Errno Vfs::rmdir(uint64_t dir, std::string_view name) {
   Op op(*this);
   sim::Errno e = op.begin(6, 0, /*deleting=*/true);
-  if (!e) e = check_name(name);
-  InodeValue d, v;
-  if (!e) e = get_dir(dir, &d);
   DirentValue de;
-  if (!e) e = find_entry(dir, name, &de);
-  if (!e) e = get_inode(de.ino, &v);
+  InodeValue v;
+  if (!e) e = find_child(dir, name, &de, &v);
   if (!e && !is_dir(v.mode)) e = ENOTDIR;
   bool empty = false;
   if (!e) e = dir_empty(de.ino, &empty);

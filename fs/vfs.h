@@ -98,6 +98,8 @@ class Vfs {
   void put_inode(uint64_t ino, const InodeValue& v) { m_.items().put(inode_key(ino), encode_inode(v)); }
   sim::Errno get_dir(uint64_t dir, InodeValue* out);
   sim::Errno find_entry(uint64_t dir, std::string_view name, DirentValue* out);
+  // The entry `name` in directory `dir` and the inode it names (checking the name and dir).
+  sim::Errno find_child(uint64_t dir, std::string_view name, DirentValue* de, InodeValue* child);
   sim::Errno add_entry(uint64_t dir, std::string_view name, uint64_t ino, uint32_t mode, bool count_link = true);
   sim::Errno remove_entry(uint64_t dir, const DirentValue& d, bool child_is_dir);
   sim::Errno dir_empty(uint64_t dir, bool* empty);
