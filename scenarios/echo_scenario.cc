@@ -218,7 +218,7 @@ void EchoScenario::finish(sim::Simulation& s) {
 
 std::vector<ParamSpec> echo_params() {
   std::vector<ParamSpec> ps = {
-      int_param("clients", 3, 1, 16, "client nodes sending requests to the one server"),
+      count_param("clients", 3, 1, 16, "client nodes sending requests to the one server"),
       int_param("datagram_loss_ppm", 50000, 0, 500000, "datagrams lost, per million"),
       int_param("datagram_dup_ppm", 30000, 0, 500000, "datagrams duplicated, per million"),
       duration_param("workload_end", 3 * kSecond, 0, 60 * kSecond,

@@ -19,6 +19,12 @@ ParamSpec int_param(std::string name, int64_t def, int64_t min, int64_t max, std
   return ParamSpec{std::move(name), ParamType::kInt, def, min, max, {}, std::move(doc), {}};
 }
 
+ParamSpec count_param(std::string name, int64_t def, int64_t min, int64_t max, std::string doc) {
+  ParamSpec p = int_param(std::move(name), def, min, max, std::move(doc));
+  p.shrink_toward_min = true;
+  return p;
+}
+
 ParamSpec duration_param(std::string name, sim::Duration def, sim::Duration min, sim::Duration max, std::string doc) {
   return ParamSpec{std::move(name), ParamType::kDuration, def, min, max, {}, std::move(doc), {}};
 }

@@ -34,9 +34,13 @@ struct ParamSpec {
   // kEnum, kEnumList: values that exist but this scenario does not allow (e.g. fault kinds it
   // does not tolerate), so an error can say so instead of "unknown value".
   std::vector<std::string> known;
+  // A count where fewer is simpler (nodes, clients): the shrinker tries lowering it.
+  bool shrink_toward_min = false;
 };
 
 ParamSpec int_param(std::string name, int64_t def, int64_t min, int64_t max, std::string doc);
+// An int_param that `simfs shrink` lowers toward min when the failure survives it (node counts).
+ParamSpec count_param(std::string name, int64_t def, int64_t min, int64_t max, std::string doc);
 ParamSpec duration_param(std::string name, sim::Duration def, sim::Duration min, sim::Duration max, std::string doc);
 ParamSpec bool_param(std::string name, bool def, std::string doc);
 ParamSpec enum_param(std::string name, std::string def, std::vector<std::string> allowed, std::string doc);

@@ -444,8 +444,8 @@ void RegisterScenario::finish(sim::Simulation& s) {
 std::vector<ParamSpec> register_params() {
   std::vector<ParamSpec> ps = {
       // Each replica keeps two slots on the shared 64-block disk.
-      int_param("replicas", 3, 1, 15, "replica nodes; every quorum phase needs a majority of them"),
-      int_param("clients", 2, 1, 16, "client nodes, each running reads and writes"),
+      count_param("replicas", 3, 1, 15, "replica nodes; every quorum phase needs a majority of them"),
+      count_param("clients", 2, 1, 16, "client nodes, each running reads and writes"),
       duration_param("workload_end", 5 * kSecond, 0, 60 * kSecond,
                      "clients stop starting operations after this (and after 3 operations since the heal)"),
   };

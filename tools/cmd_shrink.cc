@@ -91,7 +91,9 @@ int cmd_shrink(Args& args, const std::string& prog) {
     return kExitHarness;
   }
   // Write the shrunk tape and the trace of its run.
-  TapeFile t{in.scenario, in.seed, in.bug, r.tape, {}, sim::hex64(r.report.digest), "fail", in.params};
+  // The shrunk run may have fewer nodes: its parameters go with its tape.
+  base.params = r.params;
+  TapeFile t{in.scenario, in.seed, in.bug, r.tape, {}, sim::hex64(r.report.digest), "fail", r.params};
   {
     scenarios::RunConfig names = base;
     names.tape = &r.tape;
@@ -128,6 +130,7 @@ int cmd_shrink(Args& args, const std::string& prog) {
                              {"events_before", r.events_before},
                              {"events_after", r.events_after},
                              {"runs", r.runs},
+                             {"params_lowered", r.params_lowered},
                              {"tape", out_path},
                              {"trace", trace_path},
                              {"replay", replay}};
@@ -137,6 +140,7 @@ int cmd_shrink(Args& args, const std::string& prog) {
                 r.invariant.c_str(), static_cast<unsigned long long>(r.runs), r.decisions_before, r.decisions_after,
                 r.nonzero_before, r.nonzero_after, static_cast<unsigned long long>(r.events_before),
                 static_cast<unsigned long long>(r.events_after), message.c_str());
+    for (const std::string& p : r.params_lowered) std::printf("  fewer: %s\n", p.c_str());
     std::printf("  tape: %s\n  trace: %s\n  replay: %s\n", out_path.c_str(), trace_path.c_str(), replay.c_str());
   }
   return kExitPass;

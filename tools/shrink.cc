@@ -1,6 +1,9 @@
 #include "tools/shrink.h"
 
 #include <algorithm>
+#include <variant>
+
+#include "scenarios/scenario.h"
 
 namespace tools {
 
@@ -55,6 +58,8 @@ class Shrinker {
     return true;
   }
   bool budget_left() const { return runs_ < opt_.max_runs; }
+  void set_params(nlohmann::json p) { base_.params = std::move(p); }
+  const nlohmann::json& params() const { return base_.params; }
   // Accepts `candidate` if it fails and is smaller than `best`.
   bool try_candidate(const std::vector<sim::Decision>& candidate, std::vector<sim::Decision>& best,
                      scenarios::RunReport& best_report) {
@@ -95,10 +100,38 @@ ShrinkResult shrink_tape(const scenarios::RunConfig& base, const std::vector<sim
     return out;
   }
   out.reproduced = true;
+  const uint64_t events_original = best_report.loop_events;
+  const size_t decisions_original = best.size(), nonzero_original = nonzero(best);
+  // 0. Fewer nodes: lower each count parameter to its minimum, else halfway, while the same
+  // invariant still fails (the tape replays with site mismatches tolerated).
+  if (const scenarios::ScenarioInfo* info = scenarios::find_scenario(base.scenario)) {
+    for (const scenarios::ParamSpec& spec : info->params) {
+      if (!spec.shrink_toward_min || !s.budget_left()) continue;
+      nlohmann::json cur = s.params().is_object() ? s.params() : nlohmann::json::object();
+      const int64_t was = cur.contains(spec.name) && cur[spec.name].is_number_integer() ? cur[spec.name].get<int64_t>()
+                                                                                       : std::get<int64_t>(spec.def);
+      for (int64_t to : {spec.min, spec.min + (was - spec.min) / 2}) {
+        if (to >= was || !s.budget_left()) continue;
+        nlohmann::json cand = cur;
+        cand[spec.name] = to;
+        const nlohmann::json keep = s.params();
+        s.set_params(cand);
+        std::vector<sim::Decision> rec;
+        scenarios::RunReport rep;
+        if (s.fails(best, &rec, &rep)) {
+          out.params_lowered.push_back(spec.name + " " + std::to_string(was) + " -> " + std::to_string(to));
+          best = std::move(rec);
+          best_report = std::move(rep);
+          break;
+        }
+        s.set_params(keep);
+      }
+    }
+  }
   s.set_event_cap(best_report.loop_events);
-  out.decisions_before = best.size();
-  out.nonzero_before = nonzero(best);
-  out.events_before = best_report.loop_events;
+  out.decisions_before = decisions_original;
+  out.nonzero_before = nonzero_original;
+  out.events_before = events_original;
 
   bool progress = true;
   while (progress && s.budget_left()) {
@@ -158,6 +191,7 @@ ShrinkResult shrink_tape(const scenarios::RunConfig& base, const std::vector<sim
   out.decisions_after = out.tape.size();
   out.nonzero_after = nonzero(out.tape);
   out.events_after = out.report.loop_events;
+  out.params = s.params();
   return out;
 }
 

@@ -276,6 +276,25 @@ TEST(Shrink, MakesASmallerTapeThatStillFailsTheSameInvariant) {
   EXPECT_EQ(json_of(again)["violations"][0]["invariant"], j["invariant"]);
   EXPECT_TRUE(fs::exists(j["trace"].get<std::string>()));
   EXPECT_EQ(simfs({"replay", out}).exit_code, 1);
+  // Fewer nodes: one client is enough for this bug, and the shrunk tape carries that.
+  EXPECT_EQ(j["params_lowered"], nlohmann::json::array({"clients 3 -> 1"}));
+  std::ifstream shrunk(out);
+  EXPECT_EQ(nlohmann::json::parse(shrunk)["params"]["clients"], 1);
+  EXPECT_EQ(json_of(again)["params"]["clients"], 1);
+  fs::remove_all(dir);
+}
+
+TEST(Shrink, KeepsNodesTheFailureNeeds) {
+  // A stale read needs a second client to notice it: clients stay at 2.
+  fs::path dir = temp_dir("shrink-keep");
+  const std::string tape = (dir / "t.json").string(), out = (dir / "small.json").string();
+  ASSERT_EQ(simfs({"run", "register", "--seed", "7", "--bug", "read_one_replica", "--record-tape", tape}).exit_code, 1);
+  auto j = json_of(simfs({"shrink", tape, "-o", out, "--json", "--max-runs", "300"}));
+  for (const auto& p : j["params_lowered"]) EXPECT_NE(p.get<std::string>().rfind("clients", 0), 0u) << p;
+  std::ifstream shrunk(out);
+  const auto params = nlohmann::json::parse(shrunk)["params"];
+  EXPECT_EQ(params["clients"], 2);
+  EXPECT_EQ(simfs({"run", "--tape", out}).exit_code, 1);
   fs::remove_all(dir);
 }
 
