@@ -193,6 +193,9 @@ const std::string_view kFormatDescription =
     "extent_item key {1, ino, 6, region (32 blocks), 0}: runs u8, runs x {start u8, len u8, blkno u64}\n"
     "symlink_item key {1, ino, 7, 0, 0}: target u16+bytes\n"
     "orphan_item key {2, ino, 8, 0, 0}: empty\n"
+    "log_tree_item (logs tree) key {4, rid, 10, nr, 0}: root btree_root, item_count u64, max_seq u64, "
+    "flags u8 (bit 0 finalized), merge_next key\n"
+    "log_tree items: a later seq wins over the fs tree and other log trees; deletion items hide keys\n"
     "name_hash fnv1a64(name) >> 1\n"
     "data_block_size 4096, data block 0 unused\n";
 

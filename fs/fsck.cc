@@ -70,6 +70,8 @@ std::string range_string(uint64_t start, uint64_t len) {
 // Who claims a block. For the partition sweeps; `a` and `b` say more (tree level, inode, file block).
 enum class Owner : uint8_t {
   kFsTree,
+  kLogsTree,
+  kLogTree,
   kMetaBitmapTree,
   kDataBitmapTree,
   kAvailListBlock,
@@ -94,6 +96,8 @@ struct Claim {
 std::string owner_string(const Claim& c) {
   switch (c.owner) {
     case Owner::kFsTree: return "an fs tree block";
+    case Owner::kLogsTree: return "a logs tree block";
+    case Owner::kLogTree: return "a log tree block";
     case Owner::kMetaBitmapTree: return "a meta bitmap tree block";
     case Owner::kDataBitmapTree: return "a data bitmap tree block";
     case Owner::kAvailListBlock: return "an avail list block";
@@ -125,10 +129,11 @@ class Fsck {
       r_.referenced.push_back(kSuperBlkno);
       r_.referenced.insert(r_.referenced.end(), visited_.begin(), visited_.end());
       check_meta_partition();
-      if (fs_.complete) {
+      if (items_complete()) {
+        merge_forest();
         check_namespace();
       } else {
-        r_.notes.push_back("namespace checks skipped: part of the fs tree could not be read");
+        r_.notes.push_back("namespace checks skipped: part of the fs tree or a log tree could not be read");
       }
       check_data_partition();
     }
@@ -210,7 +215,6 @@ class Fsck {
     auto reserved = [&](bool empty, const char* what) {
       if (!empty) add("super.reserved", kSuperBlkno, std::nullopt, std::string(what) + " is reserved and must be empty");
     };
-    reserved(sb_.logs_root == BtreeRoot{}, "logs_root");
     reserved(sb_.meta_alloc[1] == AllocRoot{}, "meta_alloc[1]");
     reserved(sb_.server_meta_avail[1] == AllocListHead{}, "server_meta_avail[1]");
     reserved(sb_.server_meta_freed[1] == AllocListHead{}, "server_meta_freed[1]");
@@ -422,6 +426,7 @@ class Fsck {
     meta_bm_ = TreeWalk{"meta bitmap tree", Owner::kMetaBitmapTree, true, {}};
     data_bm_ = TreeWalk{"data bitmap tree", Owner::kDataBitmapTree, true, {}};
     walk_tree(sb_.fs_root, &fs_);
+    walk_logs();
     walk_tree(sb_.meta_alloc[0].root, &meta_bm_);
     walk_tree(sb_.data_alloc.root, &data_bm_);
     walk_list(sb_.server_meta_avail[0], "avail list", Owner::kAvailListBlock, Owner::kAvail, &r_.counts.meta_avail,
@@ -442,7 +447,82 @@ class Fsck {
           "data_alloc.total_len " + num(sb_.data_alloc.total_len) + " but the bitmap has " + num(r_.counts.data_free) +
               " free blocks");
     }
-    r_.counts.items = fs_.items.size();
+  }
+
+  // ---- the logs tree and log trees ----
+
+  // Every log tree the logs tree records, walked and checked against its record.
+  void walk_logs() {
+    logs_ = TreeWalk{"logs tree", Owner::kLogsTree, true, {}};
+    walk_tree(sb_.logs_root, &logs_);
+    std::set<Key> seen;
+    bool open_seen = false;  // for the rid being walked: its open tree (records are in key order)
+    uint64_t rid = 0;
+    for (const Item& rec : logs_.items) {
+      const Key& k = rec.key;
+      if (!seen.insert(k).second) continue;  // a repeated key: btree.structure says so
+      LogTreeValue v;
+      if (k.zone != kZoneLogs || k.type != kTypeLogTree || k.second != 0 || rec.deletion ||
+          !decode_log_tree(rec.value, &v)) {
+        add("logs.bad_record", 0, k, "a logs tree item that is not a log tree record, or does not decode");
+        logs_.complete = false;  // its tree's items are unknown
+        continue;
+      }
+      if (k.ino != rid) open_seen = false;
+      rid = k.ino;
+      // Only a mount's newest log tree takes writes; older ones wait to be merged.
+      if (open_seen) {
+        add("logs.order", 0, k, "log tree " + key_string(k) + " comes after its mount's open log tree");
+      }
+      if (!v.finalized) open_seen = true;
+      LogWalk lw{TreeWalk{"log tree " + num(k.ino) + "." + num(k.first), Owner::kLogTree, true, {}}, v};
+      walk_tree(v.root, &lw.walk);
+      if (lw.walk.complete) {
+        uint64_t max_seq = 0;
+        for (const Item& it : lw.walk.items) max_seq = std::max(max_seq, it.seq);
+        if (lw.walk.items.size() != v.item_count) {
+          add("logs.count", v.root.ref.blkno, k,
+              lw.walk.name + " holds " + num(lw.walk.items.size()) + " items, its record says " + num(v.item_count));
+        }
+        if (max_seq != v.max_seq) {
+          add("logs.seq", v.root.ref.blkno, k,
+              lw.walk.name + "'s newest item has seq " + num(max_seq) + ", its record says " + num(v.max_seq));
+        }
+      }
+      log_trees_.push_back(std::move(lw));
+    }
+  }
+
+  bool items_complete() const {
+    if (!fs_.complete || !logs_.complete) return false;
+    for (const LogWalk& l : log_trees_) {
+      if (!l.walk.complete) return false;
+    }
+    return true;
+  }
+
+  // The items the filesystem holds: per key, the highest seq across the fs tree and the log
+  // trees, without the keys whose winner is a deletion.
+  void merge_forest() {
+    std::map<Key, const Item*> win;
+    for (const Item& it : fs_.items) {
+      if (it.deletion) {
+        add("item.deletion", 0, it.key, "a deletion item in the fs tree (it holds no tombstones)");
+        continue;
+      }
+      win.emplace(it.key, &it);  // a repeated key: btree.structure says so
+    }
+    for (const LogWalk& l : log_trees_) {
+      for (const Item& it : l.walk.items) {
+        auto [pos, fresh] = win.emplace(it.key, &it);
+        if (!fresh && it.seq > pos->second->seq) pos->second = &it;
+      }
+    }
+    live_.clear();
+    for (const auto& [k, it] : win) {
+      if (!it->deletion) live_.push_back(it);
+    }
+    r_.counts.items = live_.size();
   }
 
   // Every block in [lo, hi) must be claimed exactly once.
@@ -469,15 +549,15 @@ class Fsck {
   }
 
   void check_meta_partition() {
-    const bool complete = fs_.complete && meta_bm_.complete && data_bm_.complete && lists_complete_;
+    const bool complete = items_complete() && meta_bm_.complete && data_bm_.complete && lists_complete_;
     if (!complete) r_.notes.push_back("meta.leak check skipped: some metadata could not be read");
     sweep(meta_claims_, kMetaBlknoFirstAllocatable, meta_hi_, "meta", complete,
           " neither referenced, free in the meta bitmap, on the avail list nor on the freed list");
   }
 
   void check_data_partition() {
-    const bool complete = fs_.complete && data_bm_.complete;
-    if (!complete) r_.notes.push_back("data.leak check skipped: the fs tree or data bitmap could not be read");
+    const bool complete = items_complete() && data_bm_.complete;
+    if (!complete) r_.notes.push_back("data.leak check skipped: the fs or log trees or the data bitmap could not be read");
     for (const Claim& c : data_claims_) {
       if (c.owner == Owner::kExtent) r_.counts.data_mapped += c.len;
     }
@@ -508,11 +588,11 @@ class Fsck {
     std::vector<Dirent> dirents;
     std::vector<const Item*> extents;
     std::set<uint64_t> orphans, no_inode;
-    std::set<Key> seen;
 
-    for (const Item& it : fs_.items) {
+    for (const Item* itp : live_) {
+      const Item& it = *itp;
       const Key& k = it.key;
-      if (k.zone == kZoneFs && k.type == kTypeInode && k.first == 0 && k.second == 0 && !it.deletion) {
+      if (k.zone == kZoneFs && k.type == kTypeInode && k.first == 0 && k.second == 0) {
         Ino& i = inodes[k.ino];
         i.valid = decode_inode(it.value, &i.v);
         if (!i.valid) add("inode.corrupt", 0, k, "inode " + num(k.ino) + " does not decode");
@@ -521,13 +601,9 @@ class Fsck {
         }
       }
     }
-    for (const Item& it : fs_.items) {
+    for (const Item* itp : live_) {
+      const Item& it = *itp;
       const Key& k = it.key;
-      if (!seen.insert(k).second) continue;  // a repeated key: btree.structure says so
-      if (it.deletion) {
-        add("item.deletion", 0, k, "a deletion item in the fs tree (it holds no tombstones)");
-        continue;
-      }
       if (k.zone == kZoneOrphan) {
         if (k.type != kTypeOrphan || k.first != 0 || k.second != 0 || !it.value.empty()) {
           add("item.unknown", 0, k, "an item in the orphan zone that is not an orphan item");
@@ -537,7 +613,7 @@ class Fsck {
         continue;
       }
       if (k.zone != kZoneFs) {
-        add("item.unknown", 0, k, "an item in zone " + num(k.zone) + " in the fs tree");
+        add("item.unknown", 0, k, "an item in zone " + num(k.zone) + " among the filesystem's items");
         continue;
       }
       if (k.type == kTypeInode) {
@@ -795,7 +871,13 @@ class Fsck {
   uint64_t data_hi_ = 0;
   std::set<uint64_t> visited_;
   std::vector<Claim> meta_claims_, data_claims_;
-  TreeWalk fs_, meta_bm_, data_bm_;
+  struct LogWalk {
+    TreeWalk walk;
+    LogTreeValue v;
+  };
+  TreeWalk fs_, logs_, meta_bm_, data_bm_;
+  std::vector<LogWalk> log_trees_;
+  std::vector<const Item*> live_;  // merge_forest(): the filesystem's items, in key order
   bool lists_complete_ = true;
 };
 

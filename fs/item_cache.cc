@@ -10,7 +10,7 @@ sim::Errno ItemCache::get(const Key& key, std::vector<uint8_t>* value) {
     return 0;
   }
   Item item;
-  sim::Errno e = tree_.lookup(key, &item);
+  sim::Errno e = forest_.lookup(key, &item);
   if (e) return e;
   *value = std::move(item.value);
   return 0;
@@ -36,20 +36,21 @@ sim::Errno ItemCache::next(const Key& from, const Key& last, Item* out) {
   Key pos = from;
   for (;;) {
     if (pos > last) return ENOENT;
-    // The tree's next item at or after pos that the transaction has not deleted or replaced.
+    // The forest's next live item at or after pos that the transaction has not deleted or
+    // replaced.
     Item t;
     bool have_tree = false;
-    sim::Errno e = tree_.next(pos, &t);
-    if (e == 0 && t.key <= last) {
+    sim::Errno e = forest_.next(pos, last, &t);
+    if (e == 0) {
       have_tree = true;
-    } else if (e && e != ENOENT) {
+    } else if (e != ENOENT) {
       return e;
     }
     auto d = dirty_.lower_bound(pos);
     while (d != dirty_.end() && d->first <= last && d->second.deleted && (!have_tree || d->first < t.key)) ++d;
     bool have_dirty = d != dirty_.end() && d->first <= last;
     if (have_dirty && (!have_tree || d->first <= t.key)) {
-      if (d->second.deleted) {  // it hides the tree item at the same key
+      if (d->second.deleted) {  // it hides the forest item at the same key
         if (d->first == Key::max()) return ENOENT;
         pos = key_successor(d->first);
         continue;
@@ -63,16 +64,22 @@ sim::Errno ItemCache::next(const Key& from, const Key& last, Item* out) {
   }
 }
 
-sim::Errno ItemCache::write_dirty(uint64_t seq) {
+sim::Errno ItemCache::write_dirty(Btree& log, uint64_t seq, uint64_t* added) {
+  *added = 0;
+  Item below;
   for (auto& [key, d] : dirty_) {
-    sim::Errno e;
+    Item item{key, seq, d.deleted, d.deleted ? std::vector<uint8_t>{} : d.value};
     if (d.deleted) {
-      e = tree_.erase(key);
-      if (e == ENOENT) e = 0;  // created and deleted within the transaction
-    } else {
-      Item item{key, seq, false, d.value};
-      e = tree_.insert(item);
-      if (e == EEXIST) e = tree_.update(item);
+      // Nothing to hide: created and deleted within the transaction, or never there.
+      sim::Errno e = forest_.lookup(key, &below);
+      if (e == ENOENT) continue;
+      if (e) return e;
+    }
+    sim::Errno e = log.insert(item);
+    if (e == EEXIST) {
+      e = log.update(item);
+    } else if (e == 0) {
+      ++*added;
     }
     if (e) return e;
   }

@@ -1,15 +1,18 @@
-// ItemCache: the items a transaction has changed, in memory, over the tree they will be
-// written into at commit. Reads see the transaction's own changes first.
+// ItemCache: the items a transaction has changed, in memory, over the forest (the fs tree and
+// the log trees) they are read from. At commit they are written into the mount's open log tree.
+// Reads see the transaction's own changes first.
 //
 // Contract:
 // - put/del only touch memory; nothing reaches the tree until write_dirty(), so a transaction
 //   is atomic by construction: a crash before its commit leaves no trace of it.
-// - get and next return the state the tree will have after write_dirty(): dirty values win,
-//   dirty deletions hide tree items.
-// - write_dirty() applies every change to the tree in key order (deterministic block layout)
-//   and stamps the given seq on written items. It leaves the changes in memory; clear_dirty()
-//   drops them once the commit is durable. An error leaves the tree partly written, which only
-//   a failed commit can see (the mount then stops).
+// - get and next return the state the forest will have after write_dirty(): dirty values win,
+//   dirty deletions hide forest items.
+// - write_dirty() writes every change into the log tree in key order (deterministic block
+//   layout), stamped with the given seq, which must exceed every seq in the forest: a value
+//   as an item, a deletion as a deletion item, and a deletion of a key the forest does not hold
+//   not at all. It leaves the changes in memory; clear_dirty() drops them once the commit is
+//   durable. An error leaves the log tree partly written, which only a failed commit can see
+//   (the mount then stops).
 #pragma once
 
 #include <cstdint>
@@ -17,12 +20,13 @@
 #include <vector>
 
 #include "fs/btree.h"
+#include "fs/forest.h"
 
 namespace simfs::fs {
 
 class ItemCache {
  public:
-  explicit ItemCache(Btree& tree) : tree_(tree) {}
+  explicit ItemCache(Forest& forest) : forest_(forest) {}
 
   sim::Errno get(const Key& key, std::vector<uint8_t>* value);
   void put(const Key& key, std::vector<uint8_t> value);
@@ -34,7 +38,8 @@ class ItemCache {
   // Bumped by every put/del: lets an operation tell whether it changed anything.
   uint64_t mods() const { return mods_; }
   size_t dirty_bytes() const { return dirty_bytes_; }
-  sim::Errno write_dirty(uint64_t seq);
+  // *added: keys the log tree did not hold before.
+  sim::Errno write_dirty(Btree& log, uint64_t seq, uint64_t* added);
   void clear_dirty() {
     dirty_.clear();
     dirty_bytes_ = 0;
@@ -45,7 +50,7 @@ class ItemCache {
     bool deleted = false;
     std::vector<uint8_t> value;
   };
-  Btree& tree_;
+  Forest& forest_;
   std::map<Key, Dirty> dirty_;
   size_t dirty_bytes_ = 0;
   uint64_t mods_ = 0;

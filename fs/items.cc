@@ -1,5 +1,7 @@
 #include "fs/items.h"
 
+#include "fs/btree_block.h"
+
 #include "sim/bytes.h"
 #include "sim/random.h"
 
@@ -14,6 +16,7 @@ Key extent_key(uint64_t ino, uint64_t region) { return Key{kZoneFs, ino, kTypeEx
 Key symlink_key(uint64_t ino) { return Key{kZoneFs, ino, kTypeSymlink, 0, 0}; }
 Key orphan_key(uint64_t ino) { return Key{kZoneOrphan, ino, kTypeOrphan, 0, 0}; }
 Key bitmap_key(uint64_t allocator, uint64_t region) { return Key{kZoneAlloc, allocator, kTypeBitmap, region, 0}; }
+Key log_tree_key(uint64_t rid, uint64_t nr) { return Key{kZoneLogs, rid, kTypeLogTree, nr, 0}; }
 Key inode_first(uint64_t ino) { return Key{kZoneFs, ino, 0, 0, 0}; }
 Key inode_last(uint64_t ino) { return Key{kZoneFs, ino, UINT8_MAX, UINT64_MAX, UINT64_MAX}; }
 Key type_first(uint64_t ino, uint8_t type) { return Key{kZoneFs, ino, type, 0, 0}; }
@@ -164,6 +167,33 @@ bool decode_extent(std::span<const uint8_t> v, ExtentMap* out) {
     next_free = start + len;
   }
   return r.ok();
+}
+
+std::vector<uint8_t> encode_log_tree(const LogTreeValue& v) {
+  std::vector<uint8_t> out;
+  sim::ByteWriter w(out);
+  encode_ref(w, v.root.ref);
+  w.u8(v.root.height);
+  w.u64(v.item_count);
+  w.u64(v.max_seq);
+  w.u8(v.finalized ? 1 : 0);
+  encode_key(w, v.merge_next);
+  return out;
+}
+
+bool decode_log_tree(std::span<const uint8_t> v, LogTreeValue* out) {
+  if (v.size() != kBlockRefBytes + 1 + 8 + 8 + 1 + kKeyBytes) return false;
+  sim::ByteReader r(v);
+  out->root.ref = decode_ref(r);
+  out->root.height = r.u8();
+  out->item_count = r.u64();
+  out->max_seq = r.u64();
+  const uint8_t flags = r.u8();
+  out->finalized = flags & 1;
+  out->merge_next = decode_key(r);
+  const bool empty = out->root.height == 0;
+  return r.ok() && flags <= 1 && out->root.height <= kBtreeHeightMax && empty == out->root.ref.empty() &&
+         empty == (out->item_count == 0);
 }
 
 }  // namespace simfs::fs

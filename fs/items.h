@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "fs/format.h"
 #include "fs/key.h"
 
 namespace simfs::fs {
@@ -26,6 +27,7 @@ namespace simfs::fs {
 constexpr uint8_t kZoneFs = 1;      // inode records: ino = the inode
 constexpr uint8_t kZoneOrphan = 2;  // ino = an unlinked inode still to be deleted
 constexpr uint8_t kZoneAlloc = 3;   // ino = which allocator (kAllocMeta, kAllocData)
+constexpr uint8_t kZoneLogs = 4;    // in the logs tree: ino = the mount's rid
 
 constexpr uint8_t kTypeInode = 1;
 constexpr uint8_t kTypeXattr = 2;    // first = name hash, second = collision index
@@ -36,6 +38,7 @@ constexpr uint8_t kTypeExtent = 6;   // first = region index (offset / kExtentRe
 constexpr uint8_t kTypeSymlink = 7;  // the link target
 constexpr uint8_t kTypeOrphan = 8;   // in kZoneOrphan
 constexpr uint8_t kTypeBitmap = 9;   // in kZoneAlloc: first = region index
+constexpr uint8_t kTypeLogTree = 10; // in kZoneLogs: first = the log tree's nr (per rid, rising)
 
 constexpr uint64_t kAllocMeta = 0;
 constexpr uint64_t kAllocData = 1;
@@ -82,6 +85,7 @@ Key extent_key(uint64_t ino, uint64_t region);
 Key symlink_key(uint64_t ino);
 Key orphan_key(uint64_t ino);
 Key bitmap_key(uint64_t allocator, uint64_t region);
+Key log_tree_key(uint64_t rid, uint64_t nr);
 // The first and last key of all of one inode's records, and of one type of them.
 Key inode_first(uint64_t ino);
 Key inode_last(uint64_t ino);
@@ -147,5 +151,19 @@ inline bool extent_empty(const ExtentMap& m) {
     if (b) return false;
   return true;
 }
+
+// One mount's log btree, as recorded in the logs tree (super.logs_root). A mount writes its
+// transactions' items into its open log tree; once finalized, the tree takes no more writes and
+// is merged into the fs tree, from merge_next on, then freed and its record erased.
+struct LogTreeValue {
+  BtreeRoot root;
+  uint64_t item_count = 0;  // items (deletions included) the tree holds
+  uint64_t max_seq = 0;     // the highest item seq in the tree (0: empty)
+  bool finalized = false;
+  Key merge_next = Key::min();  // finalized: keys below it are already merged into the fs tree
+  bool operator==(const LogTreeValue&) const = default;
+};
+std::vector<uint8_t> encode_log_tree(const LogTreeValue& v);
+bool decode_log_tree(std::span<const uint8_t> v, LogTreeValue* out);
 
 }  // namespace simfs::fs

@@ -54,7 +54,9 @@ Mount::Mount(sim::Node& node, sim::DiskHandle& meta, sim::DiskHandle& data, Moun
   meta_ = std::make_unique<MetaAlloc>(*cache_, sb);
   data_alloc_ = std::make_unique<BitmapAlloc>(*cache_, meta_->btree_allocator(), kAllocData, sb.data_alloc);
   fs_tree_ = std::make_unique<Btree>(*cache_, meta_->btree_allocator(), sb.fs_root);
-  items_ = std::make_unique<ItemCache>(*fs_tree_);
+  logs_tree_ = std::make_unique<Btree>(*cache_, meta_->btree_allocator(), sb.logs_root);
+  items_ = std::make_unique<ItemCache>(forest_);
+  if (sb.logs_root.height == 0) add_open_log_tree(1);  // mkfs
   if (cfg.bug == "reuse_before_commit") meta_->plant_reuse_before_commit();
 }
 
@@ -71,6 +73,7 @@ sim::Errno Mount::open(sim::Node& node, sim::DiskHandle& meta, sim::DiskHandle& 
   if (sb.meta_blocks_total != meta.block_count() || sb.data_blocks_total != data.block_count()) return EINVAL;
   std::unique_ptr<Mount> m(new Mount(node, meta, data, cfg, sb));
   e = m->meta_->load();
+  if (!e) e = m->load_log_trees();
   if (e) return e;
   node.sim().event(node.id(), "fs_mount", {{"seq", sb.seq}, {"next_ino", sb.next_ino}});
   if (cfg.timer) {
@@ -92,7 +95,8 @@ sim::Errno Mount::open(sim::Node& node, sim::DiskHandle& meta, sim::DiskHandle& 
 
 sim::Errno Mount::commit() {
   if (failed_) return failed_;
-  if (!dirty_ && items_->dirty_count() == 0) {
+  // A finalized log tree still to merge is work too: idle commits (the timer) move it along.
+  if (!dirty_ && items_->dirty_count() == 0 && logs_.size() < 2) {
     stats_.ops_durable = stats_.ops_committing = stats_.ops_done;  // nothing of theirs to write
     return 0;
   }
@@ -109,7 +113,14 @@ sim::Errno Mount::commit() {
 sim::Errno Mount::do_commit() {
   SuperBlock next = sb_;
   const uint64_t item_seq = meta_->next_seq();
-  sim::Errno e = items_->write_dirty(item_seq);
+  LogTree& open = logs_.back();
+  uint64_t added = 0;
+  sim::Errno e = items_->write_dirty(*open.tree, item_seq, &added);
+  if (!e && open.tree->root() != open.v.root) {
+    open.v.root = open.tree->root();
+    open.v.item_count += added;
+    open.v.max_seq = item_seq;
+  }
   // Data blocks this transaction stopped using become free in this commit: nothing can
   // allocate them before the super that records it is durable, since commit holds the mutex.
   std::sort(data_txn_free_.begin(), data_txn_free_.end());
@@ -119,12 +130,25 @@ sim::Errno Mount::do_commit() {
     e = data_alloc_->free_range(data_txn_free_[i], j - i);
     i = j;
   }
+  // Merge before finalizing, so a tree is merged only from a commit after the one that
+  // finalized it (its blocks are all durable by then).
+  if (!e) e = merge_step();
+  if (!e && logs_.size() == 1 && logs_.back().v.item_count > 0 &&
+      (logs_.back().v.item_count >= cfg_.log_finalize_items || force_merge_)) {
+    logs_.back().v.finalized = true;
+    ++stats_.log_finalized;
+    node_.sim().event(node_.id(), "fs_log_finalize",
+                      {{"nr", logs_.back().nr}, {"items", logs_.back().v.item_count}});
+    add_open_log_tree(logs_.back().nr + 1);
+  }
+  if (!e) e = write_log_records();
   if (!e) e = meta_->prepare_commit(&next);
   if (e) return e;
   next.seq = sb_.seq + 1;
   next.next_ino = next_ino_;
   next.inode_count = inode_count_;
   next.fs_root = fs_tree_->root();
+  next.logs_root = logs_tree_->root();
   next.data_alloc = data_alloc_->alloc_root();
   // Ordered data: every data block a committed extent maps is durable before the super.
   if (!data_txn_alloc_.empty() && cfg_.bug != "no_data_flush") {  // BUG (planted) when skipped
@@ -135,6 +159,8 @@ sim::Errno Mount::do_commit() {
   e = cache_->writeback(next);
   if (e) return e;
   fs_tree_->committed();
+  logs_tree_->committed();
+  for (LogTree& l : logs_) l.tree->committed();
   data_alloc_->committed();
   meta_->committed();
   items_->clear_dirty();
@@ -147,6 +173,138 @@ sim::Errno Mount::do_commit() {
   stats_.ops_durable = stats_.ops_committing;
   node_.sim().event(node_.id(), "fs_commit", {{"seq", sb_.seq}, {"blocks", blocks}, {"ops", stats_.ops_durable}});
   return 0;
+}
+
+void Mount::add_open_log_tree(uint64_t nr) {
+  LogTree l;
+  l.nr = nr;
+  l.tree = std::make_unique<Btree>(*cache_, meta_->btree_allocator(), BtreeRoot{});
+  logs_.push_back(std::move(l));
+  forest_changed();
+}
+
+void Mount::forest_changed() {
+  // Newest first: the common case finds the winner early, though every tree is asked.
+  std::vector<Btree*> trees;
+  for (auto it = logs_.rbegin(); it != logs_.rend(); ++it) trees.push_back(it->tree.get());
+  trees.push_back(fs_tree_.get());
+  forest_.set_trees(std::move(trees));
+}
+
+sim::Errno Mount::load_log_trees() {
+  logs_.clear();
+  const Key first = log_tree_key(cfg_.rid, 0), last = log_tree_key(cfg_.rid, UINT64_MAX);
+  bool bad = false;
+  sim::Errno e = logs_tree_->for_each(first, last, [&](const Item& it) {
+    LogTree l;
+    l.nr = it.key.first;
+    // Only the newest tree may be open; every other one waits for its merge.
+    if (it.deletion || !decode_log_tree(it.value, &l.v) || (!logs_.empty() && !logs_.back().v.finalized)) {
+      bad = true;
+      return false;
+    }
+    l.tree = std::make_unique<Btree>(*cache_, meta_->btree_allocator(), l.v.root);
+    l.recorded = true;
+    logs_.push_back(std::move(l));
+    return true;
+  });
+  if (e) return e;
+  if (bad) return EIO;
+  if (logs_.empty() || logs_.back().v.finalized) {
+    add_open_log_tree(logs_.empty() ? 1 : logs_.back().nr + 1);
+  } else {
+    forest_changed();
+  }
+  return 0;
+}
+
+sim::Errno Mount::merge_step() {
+  if (logs_.size() < 2) return 0;  // only the open tree
+  LogTree& f = logs_.front();
+  // Stay out of the space the reserve keeps for commits; one key may overshoot the budget by a
+  // path copy and a split per level.
+  const uint64_t overshoot = 2u * (fs_tree_->root().height + 1u) + 1u;
+  const uint64_t floor = cfg_.meta_reserve / 4 + overshoot;
+  const uint64_t free = meta_->free_blocks();
+  if (free <= floor) return 0;
+  const size_t budget = force_merge_ ? static_cast<size_t>(free - floor)
+                                     : std::min<size_t>(cfg_.merge_blocks_per_commit, free - floor);
+  constexpr size_t kBatchItems = 512;
+  std::vector<Item> batch;
+  const bool drop_deletions = cfg_.bug == "merge_drops_deletions";
+  Key batch_last = f.v.merge_next;
+  sim::Errno e = f.tree->for_each(f.v.merge_next, Key::max(), [&](const Item& it) {
+    batch_last = it.key;
+    if (!(it.deletion && drop_deletions)) batch.push_back(it);  // BUG (planted) when dropped
+    return batch.size() < kBatchItems;
+  });
+  if (e) return e;
+  if (!batch.empty()) {
+    MergeResult r;
+    e = fs_tree_->merge(batch, MergeOptions{budget, false}, &r);
+    if (e == ERANGE) {
+      stats_.merged_items += static_cast<uint64_t>(
+          std::lower_bound(batch.begin(), batch.end(), r.next, [](const Item& a, const Key& k) { return a.key < k; }) -
+          batch.begin());
+      f.v.merge_next = r.next;
+      if (cfg_.bug == "merge_resume_skips") f.v.merge_next = key_successor(batch.back().key);  // BUG (planted)
+      return 0;
+    }
+    if (e) return e;
+    stats_.merged_items += batch.size();
+    if (batch.size() == kBatchItems) {
+      if (batch_last == Key::max()) return EIO;  // cannot be: no item lives at Key::max()
+      f.v.merge_next = key_successor(batch_last);
+      return 0;
+    }
+  }
+  // Every item is in the fs tree: free the log tree and erase its record.
+  FreeCursor cursor;
+  while (!cursor.done) {
+    e = f.tree->free_blocks(&cursor, std::max<size_t>(256, kBtreeHeightMax));
+    if (e) return e;
+  }
+  if (f.recorded) erased_logs_.push_back(f.nr);
+  ++stats_.log_merged;
+  node_.sim().event(node_.id(), "fs_log_merged", {{"nr", f.nr}, {"items", f.v.item_count}});
+  logs_.erase(logs_.begin());
+  forest_changed();
+  return 0;
+}
+
+sim::Errno Mount::write_log_records() {
+  for (uint64_t nr : erased_logs_) {
+    if (sim::Errno e = logs_tree_->erase(log_tree_key(cfg_.rid, nr))) return e;
+  }
+  erased_logs_.clear();
+  for (LogTree& l : logs_) {
+    Item rec{log_tree_key(cfg_.rid, l.nr), 0, false, encode_log_tree(l.v)};
+    Item old;
+    if (l.recorded) {
+      sim::Errno e = logs_tree_->lookup(rec.key, &old);
+      if (e) return e;
+      if (old.value == rec.value) continue;
+    }
+    rec.seq = meta_->next_seq();
+    sim::Errno e = l.recorded ? logs_tree_->update(rec) : logs_tree_->insert(rec);
+    if (e) return e;
+    l.recorded = true;
+  }
+  return 0;
+}
+
+sim::Errno Mount::merge_logs() {
+  // Each pass merges a whole tree unless space is short; bounded so a stuck merge cannot loop.
+  for (int pass = 0; pass < 64; ++pass) {
+    if (failed_) return failed_;
+    if (logs_.size() == 1 && logs_.back().v.item_count == 0 && items_->dirty_count() == 0) return 0;
+    force_merge_ = true;
+    dirty_ = true;
+    sim::Errno e = commit();
+    force_merge_ = false;
+    if (e) return e;
+  }
+  return ENOSPC;
 }
 
 void Mount::fail(sim::Errno cause) {
@@ -180,10 +338,13 @@ sim::Errno Mount::free_data(uint64_t blkno) {
 }
 
 uint64_t Mount::commit_cost(size_t items) const {
-  // Worst case, every dirty item lands in its own leaf and copies its whole path, and a split
-  // adds one block per level.
-  const uint64_t path = fs_tree_->root().height + 2u;
-  return static_cast<uint64_t>(items) * path;
+  // Worst case, every dirty item lands in its own leaf of the open log tree and copies its
+  // whole path, and a split adds one block per level. Then the log tree records (one may be
+  // new), and a merge step's budget and overshoot.
+  const uint64_t path = logs_.back().tree->root().height + 2u;
+  uint64_t cost = static_cast<uint64_t>(items) * path + 3u * (logs_tree_->root().height + 2u);
+  if (logs_.size() > 1) cost += cfg_.merge_blocks_per_commit + 2u * (fs_tree_->root().height + 1u) + 1u;
+  return cost;
 }
 
 sim::Errno Mount::reserve(size_t items, uint64_t data_blocks, bool deleting) {

@@ -1,16 +1,28 @@
-// Mount: one mounted filesystem — its block cache, allocators, fs tree, item cache and the
-// transaction that commits them. The VFS operations (vfs.h) run on top of it.
+// Mount: one mounted filesystem — its block cache, allocators, fs tree, log trees, item cache
+// and the transaction that commits them. The VFS operations (vfs.h) run on top of it.
 //
 // Contract:
 // - mkfs() writes an empty filesystem (a root directory) to a metadata and a data device.
-// - open() mounts: reads and checks the super, loads the allocator lists. The mounted state is
-//   exactly the last durable commit; nothing in memory survives a crash.
+// - open() mounts: reads and checks the super, loads the allocator lists and this mount's log
+//   trees. The mounted state is exactly the last durable commit; nothing in memory survives a
+//   crash.
+// - The forest (forest.h): items are read from this mount's open log tree, its finalized log
+//   trees and the fs tree, the highest seq winning. The cluster work splits this along the
+//   same seams: each mount writes its own log tree, the server commits the roots.
 // - Transactions: every VFS operation runs with mutex() held and makes its changes in the item
 //   cache and the allocators; commit() (also with mutex() held) writes them as one atomic unit:
-//   items into the fs tree, freed data blocks into the data bitmap, the metadata allocator's
-//   lists, then BlockCache::writeback, which FLUSHes every block before writing the super with
-//   FUA. File data is written to the data device during the operation and made durable by a
-//   data FLUSH before the super is written, so a committed extent never maps unwritten data.
+//   items (deletions as deletion items) into the open log tree, freed data blocks into the data
+//   bitmap, one step of the log merge, the log trees' records in the logs tree, the metadata
+//   allocator's lists, then BlockCache::writeback, which FLUSHes every block before writing the
+//   super with FUA. File data is written to the data device during the operation and made
+//   durable by a data FLUSH before the super is written, so a committed extent never maps
+//   unwritten data.
+// - Log merge: a commit that leaves the open log tree with log_finalize_items or more items
+//   finalizes it (no more writes; a new open tree takes over) unless one is still being merged.
+//   Each later commit merges a budgeted run of the oldest finalized tree's items into the fs
+//   tree (Btree::merge: highest seq wins, deletions delete) and records where it stopped;
+//   reads stay correct throughout, since a merged item keeps its seq. When all its items are in,
+//   the tree's blocks are freed and its record erased. A crash mid-merge resumes at the record.
 // - Commit triggers: sync/fsync call commit(); a timer task commits every commit_interval; an
 //   operation that leaves more than dirty_items_max dirty items commits before returning; an
 //   operation that finds space low commits first to turn freed blocks into free ones.
@@ -29,8 +41,10 @@
 #include "fs/bitmap_alloc.h"
 #include "fs/block_cache.h"
 #include "fs/btree.h"
+#include "fs/forest.h"
 #include "fs/format.h"
 #include "fs/item_cache.h"
+#include "fs/items.h"
 #include "fs/meta_alloc.h"
 #include "sim/block_device.h"
 #include "sim/node.h"
@@ -47,6 +61,12 @@ struct MountConfig {
   // add data fail with ENOSPC below it; deletes may dig into its lower half.
   uint64_t meta_reserve = 2 * MetaAlloc::kAvailReserve + 64;
   bool timer = true;  // tests that count commits turn the timer off
+  // This mount's id in the logs tree (the cluster gives each mount its own).
+  uint64_t rid = 1;
+  // The open log tree is finalized for merging once a commit leaves it with this many items.
+  uint64_t log_finalize_items = 4096;
+  // New fs tree blocks one commit's merge step may write (it stops between keys past it).
+  size_t merge_blocks_per_commit = 64;
   // A planted bug, for showing that the oracle catches it (scenario --bug): "" for none, or
   // one of kPlantedBugs. Each is a real historical class of filesystem bug.
   std::string bug;
@@ -61,8 +81,14 @@ struct MountConfig {
 // leak_on_delete: deleting an inode forgets to free its data blocks (only fsck can see it).
 // truncate_no_reserve: a truncate into a durable block does not make sure the block it copies
 //   can be allocated, so on a full device it fails half done and stops the mount.
-inline const char* const kPlantedBugs[] = {"reuse_before_commit", "no_data_flush", "rename_dir_nlink",
-                                           "rmdir_not_empty", "leak_on_delete", "truncate_no_reserve"};
+// merge_resume_skips: a merge step stopped by its block budget records the end of its batch,
+//   not the key it stopped at, as where to resume: the items between are lost when the log tree
+//   is freed.
+// merge_drops_deletions: the merge leaves deletion items out of its input, so a deleted item
+//   still in the fs tree comes back once the log tree that deleted it is freed.
+inline const char* const kPlantedBugs[] = {"reuse_before_commit", "no_data_flush",      "rename_dir_nlink",
+                                           "rmdir_not_empty",     "leak_on_delete",     "truncate_no_reserve",
+                                           "merge_resume_skips",  "merge_drops_deletions"};
 
 // Writes a fresh filesystem. Runs in a task (it does I/O).
 sim::Errno mkfs(sim::Node& node, sim::DiskHandle& meta, sim::DiskHandle& data, uint64_t fsid);
@@ -76,6 +102,9 @@ struct MountStats {
   uint64_t ops_done = 0;
   uint64_t ops_durable = 0;
   uint64_t ops_committing = 0;
+  uint64_t log_finalized = 0;   // log trees finalized for merging
+  uint64_t log_merged = 0;      // log trees completely merged and freed
+  uint64_t merged_items = 0;    // log items a merge step handed to the fs tree
 };
 
 class Mount {
@@ -90,6 +119,10 @@ class Mount {
   sim::Mutex& mutex() { return mu_; }
   // With mutex() held. Commits if anything changed since the last commit.
   sim::Errno commit();
+  // With mutex() held. Finalizes the open log tree and commits until every log tree is merged
+  // into the fs tree (the fs tree alone then holds every item). For tools and tests that look at
+  // the fs tree directly.
+  sim::Errno merge_logs();
   // Commits and stops the timer; the Mount is unusable afterwards.
   sim::Errno unmount();
   // Non-zero once a commit failed: the error every operation now returns.
@@ -143,11 +176,25 @@ class Mount {
   BlockCache& cache() { return *cache_; }
   BitmapAlloc& data_alloc() { return *data_alloc_; }
   Btree& fs_tree() { return *fs_tree_; }
+  Forest& forest() { return forest_; }
+  // This mount's log trees, oldest first; the last is the open one.
+  struct LogTree {
+    uint64_t nr = 0;
+    LogTreeValue v;
+    std::unique_ptr<Btree> tree;
+    bool recorded = false;  // its record is in the logs tree (with the value as last written)
+  };
+  const std::vector<LogTree>& log_trees() const { return logs_; }
 
  private:
   friend sim::Errno mkfs(sim::Node&, sim::DiskHandle&, sim::DiskHandle&, uint64_t);
   Mount(sim::Node& node, sim::DiskHandle& meta, sim::DiskHandle& data, MountConfig cfg, const SuperBlock& sb);
   sim::Errno do_commit();
+  sim::Errno load_log_trees();
+  void add_open_log_tree(uint64_t nr);
+  void forest_changed();
+  sim::Errno merge_step();
+  sim::Errno write_log_records();
   uint64_t commit_cost(size_t items) const;
   void timer_loop();
 
@@ -160,6 +207,11 @@ class Mount {
   std::unique_ptr<MetaAlloc> meta_;
   std::unique_ptr<BitmapAlloc> data_alloc_;
   std::unique_ptr<Btree> fs_tree_;
+  std::unique_ptr<Btree> logs_tree_;
+  std::vector<LogTree> logs_;
+  std::vector<uint64_t> erased_logs_;  // nrs whose records this commit erases
+  Forest forest_;
+  bool force_merge_ = false;  // merge_logs(): finalize now, merge without a block budget
   std::unique_ptr<ItemCache> items_;
   uint64_t next_ino_;
   uint64_t inode_count_;

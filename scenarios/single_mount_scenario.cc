@@ -67,6 +67,8 @@ class SingleMountScenario final : public Scenario {
     fs::MountConfig c;
     c.commit_interval = params_.duration("commit_interval");
     c.dirty_items_max = static_cast<size_t>(params_.integer("dirty_items_max"));
+    c.log_finalize_items = static_cast<uint64_t>(params_.integer("log_finalize_items"));
+    c.merge_blocks_per_commit = static_cast<size_t>(params_.integer("merge_blocks_per_commit"));
     c.bug = bug_;
     return c;
   }
@@ -298,6 +300,9 @@ std::vector<ParamSpec> single_mount_params() {
                  "accept ENOSPC from any operation as 'not done' (for small devices; off: ENOSPC is a mismatch)"),
       duration_param("commit_interval", 100 * kMillisecond, 1 * kMillisecond, 10 * kSecond, "the mount's commit timer"),
       int_param("dirty_items_max", 64, 1, 100000, "dirty items that make an operation commit"),
+      // Small, so that every run finalizes and merges log trees, and crashes land mid-merge.
+      int_param("log_finalize_items", 48, 1, 1 << 20, "log tree items that finalize it for merging into the fs tree"),
+      int_param("merge_blocks_per_commit", 6, 1, 1 << 20, "new fs tree blocks one commit's merge step may write"),
       duration_param("workload_end", 3 * kSecond, 0, 60 * kSecond,
                      "operations stop after this (and after 50 operations since the heal)"),
   };

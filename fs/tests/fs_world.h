@@ -63,6 +63,9 @@ struct FsWorld {
   static MountConfig test_config() {
     MountConfig c;
     c.timer = false;  // tests decide when commits happen
+    // Small, so that tests finalize and merge log trees often (and crash in the middle).
+    c.log_finalize_items = 64;
+    c.merge_blocks_per_commit = 8;
     return c;
   }
 

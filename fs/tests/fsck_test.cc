@@ -98,6 +98,11 @@ Images make_images(uint64_t seed, int extra_files = 0) {
     ASSERT_EQ(v.open(im.orphan), 0);
     ASSERT_EQ(v.unlink(kRootIno, "orphan"), 0);
     ASSERT_EQ(v.sync(), 0);
+    // The tests below edit items in the fs tree: merge the log trees into it.
+    sim::LockGuard g(w.mount->mutex());
+    ASSERT_EQ(w.mount->merge_logs(), 0);
+    ASSERT_EQ(w.mount->log_trees().size(), 1u);
+    ASSERT_EQ(w.mount->log_trees().back().v.item_count, 0u);
   });
   im.meta = image_of(w.meta);
   im.data = image_of(w.data);

@@ -41,8 +41,8 @@ std::string image_bytes(const sim::BlockDevice& dev) {
   return out.str();
 }
 
-// meta.img and data.img of a small filesystem in dir; with `corrupt`, one bit of the fs tree's
-// root block is flipped first.
+// meta.img and data.img of a small filesystem in dir; with `corrupt`, one bit of the open log
+// tree's root block (where the file's items are) is flipped first.
 void make_images(const stdfs::path& dir, bool corrupt) {
   FsWorld w(7);
   w.run([&] {
@@ -53,7 +53,7 @@ void make_images(const stdfs::path& dir, bool corrupt) {
     ASSERT_EQ(w.vfs->write(f, 0, data), 0);
     ASSERT_EQ(w.vfs->sync(), 0);
   });
-  if (corrupt) w.meta.flip_bit(w.mount->super().fs_root.ref.blkno, 1000);
+  if (corrupt) w.meta.flip_bit(w.mount->log_trees().back().v.root.ref.blkno, 1000);
   write_file(dir / "meta.img", image_bytes(w.meta));
   write_file(dir / "data.img", image_bytes(w.data));
 }

@@ -1,0 +1,34 @@
+// Forest: the filesystem's items as one sorted set, read from the fs tree and the log trees
+// written over it (scoutfs-design §2). A later write of a key always carries a higher seq, so
+// for each key the item with the highest seq across the trees is the current one, and a
+// winning deletion item means the key does not exist.
+//
+// Contract:
+// - Read-only. The trees are borrowed and may change between calls (a commit writes the open
+//   log tree, a merge rewrites the fs tree); set_trees() when the set itself changes.
+// - Equal seqs for one key name the same write (a partly merged log tree and the fs tree both
+//   hold it), so either copy may be returned.
+// - Errors: ENOENT when no live item matches; read errors (EIO, ESTALE) from the trees.
+#pragma once
+
+#include <vector>
+
+#include "fs/btree.h"
+
+namespace simfs::fs {
+
+class Forest {
+ public:
+  void set_trees(std::vector<Btree*> trees) { trees_ = std::move(trees); }
+  const std::vector<Btree*>& trees() const { return trees_; }
+
+  // The live item at key.
+  sim::Errno lookup(const Key& key, Item* out);
+  // The first live item with from <= key <= last.
+  sim::Errno next(const Key& from, const Key& last, Item* out);
+
+ private:
+  std::vector<Btree*> trees_;
+};
+
+}  // namespace simfs::fs
