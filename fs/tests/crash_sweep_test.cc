@@ -1,7 +1,7 @@
 // Crash-point sweep (SQLite style): run one fixed workload, and for each k crash the node while
 // its k-th device write (metadata or data) is in flight — the write itself may land, be lost or
-// be torn. Then restart, remount and check that the filesystem is exactly the last durable
-// commit or the commit in flight, readable through the whole namespace. Every k is tried until
+// be torn. Then fsck the durable images, restart, remount and check that the filesystem is
+// exactly the last durable commit or the commit in flight, readable through the whole namespace. Every k is tried until
 // the workload finishes without reaching k writes.
 #include <gtest/gtest.h>
 
@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "fs/fsck.h"
 #include "fs/mount.h"
 #include "fs/vfs.h"
 #include "oracle/fs_checker.h"
@@ -52,6 +53,7 @@ sim::BlockDeviceConfig dev(uint64_t blocks) {
 
 struct Outcome {
   bool crashed = false;  // the k-th write happened (so there is a higher k to try)
+  bool mid_merge = false;  // a finalized log tree was waiting for (the rest of) its merge
   std::string failure;
 };
 
@@ -65,6 +67,9 @@ Outcome crash_at_write(uint64_t k, const std::vector<FsOp>& ops, size_t dirty_it
   MountConfig cfg;
   cfg.timer = false;
   cfg.dirty_items_max = dirty_items_max;
+  // Log trees finalize and merge every few commits, so crash points also land mid-merge.
+  cfg.log_finalize_items = 32;
+  cfg.merge_blocks_per_commit = 4;
   FsChecker checker;
   Outcome out;
   uint64_t writes = 0;
@@ -103,6 +108,14 @@ Outcome crash_at_write(uint64_t k, const std::vector<FsOp>& ops, size_t dirty_it
   meta.set_write_observer(nullptr);
   data.set_write_observer(nullptr);
   checker.crash_seen(mount->stats());
+  out.mid_merge = mount->log_trees().size() > 1;
+  {
+    FsckReport r = fsck(durable_reader(meta), durable_reader(data));
+    if (!r.clean()) {
+      out.failure = "fsck after the crash: " + format_report(r);
+      return out;
+    }
+  }
   n.set_boot([&](sim::Node& node) {
     mount.reset();
     mh = meta.attach(node);
@@ -128,13 +141,15 @@ Outcome crash_at_write(uint64_t k, const std::vector<FsOp>& ops, size_t dirty_it
   return out;
 }
 
-// Every crash point must recover; returns how many there were.
-uint64_t sweep(const std::vector<FsOp>& ops, size_t dirty_items_max) {
+// Every crash point must recover; returns how many there were, and how many were mid-merge.
+uint64_t sweep(const std::vector<FsOp>& ops, size_t dirty_items_max, uint64_t* mid_merge) {
   uint64_t k = 1;
+  *mid_merge = 0;
   for (; k < 5000; ++k) {
     Outcome o = crash_at_write(k, ops, dirty_items_max);
     EXPECT_EQ(o.failure, "") << "crash at write " << k;
     if (!o.failure.empty() || !o.crashed) break;
+    *mid_merge += o.mid_merge;
   }
   return k - 1;
 }
@@ -149,23 +164,23 @@ TEST(CrashSweep, EveryWriteOfOneLargeTransaction) {
     op.a = i, op.b = i / 3, op.c = i % 7, op.d = i, op.len = 3000 + i * 50;
     ops.push_back(op);
   }
-  const uint64_t points = sweep(ops, 1000000);
+  uint64_t mid_merge = 0;
+  const uint64_t points = sweep(ops, 1000000, &mid_merge);
   EXPECT_GT(points, 100u);
   std::printf("crash points swept in one transaction: %llu\n", static_cast<unsigned long long>(points));
 }
 
 TEST(CrashSweep, EveryWriteOfAFixedWorkload) {
   const std::vector<FsOp> ops = workload();
-  uint64_t k = 1;
-  for (; k < 5000; ++k) {
-    Outcome o = crash_at_write(k, ops, 12);  // commits in the middle of operations too
-    ASSERT_EQ(o.failure, "") << "crash at write " << k;
-    if (!o.crashed) break;
-  }
-  // The workload must be big enough for the sweep to mean something.
-  EXPECT_GT(k, 100u);
-  RecordProperty("crash_points", static_cast<int>(k - 1));
-  std::printf("crash points swept: %llu\n", static_cast<unsigned long long>(k - 1));
+  uint64_t mid_merge = 0;
+  // Commits in the middle of operations too.
+  const uint64_t points = sweep(ops, 12, &mid_merge);
+  // The workload must be big enough for the sweep to mean something, and reach the log merge.
+  EXPECT_GT(points, 100u);
+  EXPECT_GT(mid_merge, 20u);
+  RecordProperty("crash_points", static_cast<int>(points));
+  std::printf("crash points swept: %llu (%llu with a log merge under way)\n", static_cast<unsigned long long>(points),
+              static_cast<unsigned long long>(mid_merge));
 }
 
 }  // namespace

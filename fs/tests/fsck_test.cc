@@ -49,11 +49,20 @@ struct Images {
   }
 };
 
-Images make_images(uint64_t seed, int extra_files = 0) {
+// With `merge`, every log tree is merged into the fs tree at the end (tests that edit fs tree
+// items want that); without, the items stay spread over the fs tree and the log trees, with a
+// finalized tree part way through its merge (`logs` then holds the mount's log trees).
+Images make_images(uint64_t seed, int extra_files = 0, bool merge = true,
+                   std::vector<Mount::LogTree>* logs = nullptr) {
   FsWorld w(seed);
   Images im;
   w.run([&] {
-    ASSERT_EQ(w.mkfs_and_mount(), 0);
+    MountConfig cfg = FsWorld::test_config();
+    if (!merge) {
+      cfg.log_finalize_items = 24;
+      cfg.merge_blocks_per_commit = 1;
+    }
+    ASSERT_EQ(w.mkfs_and_mount(cfg), 0);
     Vfs& v = *w.vfs;
     uint64_t sub = 0, x = 0;
     ASSERT_EQ(v.mkdir(kRootIno, "d", 0755, &im.dir), 0);
@@ -98,11 +107,15 @@ Images make_images(uint64_t seed, int extra_files = 0) {
     ASSERT_EQ(v.open(im.orphan), 0);
     ASSERT_EQ(v.unlink(kRootIno, "orphan"), 0);
     ASSERT_EQ(v.sync(), 0);
-    // The tests below edit items in the fs tree: merge the log trees into it.
     sim::LockGuard g(w.mount->mutex());
-    ASSERT_EQ(w.mount->merge_logs(), 0);
-    ASSERT_EQ(w.mount->log_trees().size(), 1u);
-    ASSERT_EQ(w.mount->log_trees().back().v.item_count, 0u);
+    if (merge) {
+      // The tests below edit items in the fs tree: merge the log trees into it.
+      ASSERT_EQ(w.mount->merge_logs(), 0);
+      ASSERT_EQ(w.mount->log_trees().size(), 1u);
+      ASSERT_EQ(w.mount->log_trees().back().v.item_count, 0u);
+    } else if (logs) {
+      for (const Mount::LogTree& l : w.mount->log_trees()) logs->push_back({l.nr, l.v, nullptr, l.recorded});
+    }
   });
   im.meta = image_of(w.meta);
   im.data = image_of(w.data);
@@ -844,6 +857,111 @@ RC_GTEST_PROP(FsckProperty, TruncatedOrFailingImagesNeverCrash, ()) {
   FsckReport r = fsck(meta, data);
   // A short image disagrees with the super's geometry; an unreadable live block is a finding.
   RC_ASSERT(r.clean() == (meta.block_count == full && fail_from > live_max));
+}
+
+
+// ---- log trees ----
+
+// Images whose items are spread over the fs tree, a finalized log tree part way through its
+// merge and the open log tree.
+Images log_images(std::vector<Mount::LogTree>* logs) {
+  Images im = make_images(40, 120, /*merge=*/false, logs);
+  EXPECT_EQ(logs->size(), 2u) << "the workload should leave a finalized tree mid-merge";
+  if (logs->size() == 2) {
+    EXPECT_TRUE(logs->front().v.finalized);
+    EXPECT_NE(logs->front().v.merge_next, Key::min()) << "the merge should have started";
+    EXPECT_GT(logs->back().v.item_count, 0u);
+  }
+  EXPECT_GT(super_of(im.meta).fs_root.height, 0);
+  return im;
+}
+
+void change_log_record(Images& im, const Mount::LogTree& l, const std::function<void(LogTreeValue&)>& change) {
+  change_item(im.meta, super_of(im.meta).logs_root, log_tree_key(1, l.nr), [&](std::vector<uint8_t>& v) {
+    LogTreeValue lv;
+    ASSERT_TRUE(decode_log_tree(v, &lv));
+    change(lv);
+    v = encode_log_tree(lv);
+  });
+}
+
+TEST(Fsck, ItemsSpreadOverLogTreesAreClean) {
+  std::vector<Mount::LogTree> logs;
+  Images im = log_images(&logs);
+  FsckReport r = im.check();
+  EXPECT_TRUE(r.clean()) << format_report(r);
+  EXPECT_GT(r.counts.inodes, 100u);
+}
+
+TEST(Fsck, LogTreeRecordThatDisagreesWithItsTree) {
+  std::vector<Mount::LogTree> logs;
+  Images im = log_images(&logs);
+  ASSERT_EQ(logs.size(), 2u);
+  Images a = im;
+  change_log_record(a, logs.back(), [](LogTreeValue& v) { v.item_count += 1; });
+  FsckReport r = a.check();
+  EXPECT_TRUE(r.has("logs.count")) << format_report(r);
+  Images b = im;
+  change_log_record(b, logs.front(), [](LogTreeValue& v) { v.max_seq -= 1; });
+  r = b.check();
+  EXPECT_TRUE(r.has("logs.seq")) << format_report(r);
+  Images c = im;
+  change_item(c.meta, super_of(c.meta).logs_root, log_tree_key(1, logs.back().nr),
+              [](std::vector<uint8_t>& v) { v.pop_back(); });
+  r = c.check();
+  EXPECT_TRUE(r.has("logs.bad_record")) << format_report(r);
+  EXPECT_FALSE(r.notes.empty()) << "namespace checks need every log tree";
+}
+
+TEST(Fsck, OlderLogTreeStillOpen) {
+  std::vector<Mount::LogTree> logs;
+  Images im = log_images(&logs);
+  ASSERT_EQ(logs.size(), 2u);
+  change_log_record(im, logs.front(), [](LogTreeValue& v) { v.finalized = false; });
+  FsckReport r = im.check();
+  EXPECT_TRUE(r.has("logs.order")) << format_report(r);
+}
+
+TEST(Fsck, DeletionItemInALogTreeHidesTheItemBelow) {
+  std::vector<Mount::LogTree> logs;
+  Images im = log_images(&logs);
+  ASSERT_EQ(logs.size(), 2u);
+  // Turn the open log tree's newest live inode item into a deletion: its entries now name an
+  // inode that does not exist.
+  const BtreeRoot root = logs.back().v.root;
+  Key victim;
+  bool found = false;
+  for (const Item& it : items_of(im.meta, root)) {
+    if (it.key.zone == kZoneFs && it.key.type == kTypeInode && !it.deletion && it.key.ino != kRootIno) {
+      victim = it.key;
+      found = true;
+    }
+  }
+  ASSERT_TRUE(found);
+  edit_leaf(im.meta, root, victim, [&](std::vector<BtreeEntry>& es) {
+    for (BtreeEntry& e : es) {
+      if (e.key() == victim) {
+        e.item.deletion = true;
+        e.item.value.clear();
+      }
+    }
+  });
+  FsckReport r = im.check();
+  EXPECT_TRUE(r.has("dirent.dangling") || r.has("item.no_inode")) << format_report(r);
+}
+
+TEST(Fsck, LogTreeBlockAlsoInTheFsTree) {
+  std::vector<Mount::LogTree> logs;
+  Images im = log_images(&logs);
+  ASSERT_EQ(logs.size(), 2u);
+  // The open log tree's root also referenced from the logs tree's view of the finalized tree.
+  change_log_record(im, logs.front(), [&](LogTreeValue& v) {
+    v.root = logs.back().v.root;
+    v.item_count = logs.back().v.item_count;
+    v.max_seq = logs.back().v.max_seq;
+  });
+  FsckReport r = im.check();
+  EXPECT_TRUE(r.has("meta.double")) << format_report(r);
 }
 
 }  // namespace
