@@ -117,16 +117,87 @@ sim::Errno Btree::erase(const Key& key) {
   return modify(Op::kErase, item);
 }
 
-sim::Errno Btree::modify(Op op, const Item& item) {
-  if (op != Op::kErase && item.value.size() > config_.value_bytes_max) return EINVAL;
+sim::Errno Btree::put_batch(std::span<const Item> items, size_t* applied, size_t* added) {
+  *applied = *added = 0;
+  if (items.empty()) return sim::kOk;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0 && !(items[i - 1].key < items[i].key)) return EINVAL;
+    if (items[i].value.size() > config_.value_bytes_max) return EINVAL;
+  }
+  BatchEdit b;
+  b.items = items;
+  sim::Errno e = modify(Op::kBatch, items[0], &b);
+  if (e != sim::kOk) return e;
+  *applied = b.consumed;
+  *added = b.added;
+  return sim::kOk;
+}
+
+bool Btree::edit_leaf(std::vector<BtreeEntry>& entries, const Key& end, BatchEdit* b) const {
+  // Growth is bounded so that one split still leaves both halves within the fill limit: the
+  // leaf holds at most 1.5 blocks' worth, and no entry is over half a block.
+  const size_t grow_max = config_.entries_bytes_max / 2;
+  const auto& items = b->items;
+  size_t grown = 0, pos = 0, i = 0;
+  bool changed = false;
+  while (i < items.size() && (i == 0 || items[i].key <= end)) {
+    size_t win = i, j = i + 1;
+    if (b->mode == BatchEdit::Mode::kMerge) {
+      for (; j < items.size() && items[j].key == items[i].key; ++j) {
+        if (items[j].seq > items[win].seq) win = j;
+      }
+    }
+    const Item& it = items[win];
+    while (pos < entries.size() && entries[pos].key() < it.key) ++pos;  // keys only increase
+    const bool present = pos < entries.size() && entries[pos].key() == it.key;
+    if (b->mode == BatchEdit::Mode::kMerge) {
+      if (present && entries[pos].item.seq >= it.seq) {  // the tree's version is as new
+        i = j;
+        continue;
+      }
+      if (it.deletion) {
+        if (present) {
+          entries.erase(entries.begin() + static_cast<ptrdiff_t>(pos));
+          changed = true;
+          ++b->changed;
+        }
+        i = j;
+        continue;
+      }
+    }
+    const size_t bytes = kBtreeLeafItemFixedBytes + it.value.size();
+    const size_t old = present ? kBtreeLeafItemFixedBytes + entries[pos].item.value.size() : 0;
+    const size_t growth = bytes > old ? bytes - old : 0;
+    if (i > 0 && grown + growth > grow_max) break;
+    grown += growth;
+    if (present) {
+      entries[pos].item = it;
+    } else {
+      entries.insert(entries.begin() + static_cast<ptrdiff_t>(pos), BtreeEntry{it, {}});
+      ++b->added;
+    }
+    changed = true;
+    ++b->changed;
+    i = j;
+  }
+  b->consumed = i;
+  return changed;
+}
+
+sim::Errno Btree::modify(Op op, const Item& item, BatchEdit* batch) {
+  if (op != Op::kErase && op != Op::kBatch && item.value.size() > config_.value_bytes_max) return EINVAL;
   const size_t cap = config_.entries_bytes_max;
   Writer w(*this);
 
   if (root_.height == 0) {
-    if (op != Op::kInsert) return ENOENT;
+    if (op != Op::kInsert && op != Op::kBatch) return ENOENT;
     if (keep_height_) return ERANGE;
     Out leaf;
-    leaf.node.entries.push_back({item, {}});
+    if (op == Op::kBatch) {
+      if (!edit_leaf(leaf.node.entries, Key::max(), batch)) return sim::kOk;
+    } else {
+      leaf.node.entries.push_back({item, {}});
+    }
     BlockRef ref;
     if (!w.place(std::move(leaf), &ref)) return w.abort(ENOSPC);
     w.apply();
@@ -134,8 +205,11 @@ sim::Errno Btree::modify(Op op, const Item& item) {
     return sim::kOk;
   }
 
-  // Read the whole path first: a failed read leaves the tree untouched.
+  // Read the whole path first: a failed read leaves the tree untouched. `end`: the last key
+  // routed to the leaf (the smallest parent key above it that is not its parent's last).
   std::vector<Level> path;
+  path.reserve(root_.height);
+  Key end = Key::max();
   BlockRef ref = root_.ref;
   for (int level = root_.height - 1; level >= 0; --level) {
     Level l;
@@ -151,9 +225,10 @@ sim::Errno Btree::modify(Op op, const Item& item) {
       if (i == l.node.entries.size()) {
         // Beyond the largest key: only an insert continues, appending to the last child
         // (and a rebalance, which walks the path an insert would take).
-        if (op != Op::kInsert && op != Op::kRebalance) return ENOENT;
+        if (op != Op::kInsert && op != Op::kRebalance && op != Op::kBatch) return ENOENT;
         i = l.node.entries.size() - 1;
       }
+      if (i + 1 < l.node.entries.size()) end = std::min(end, l.node.entries[i].key());
       l.child = i;
       ref = l.node.entries[i].child;
     }
@@ -180,6 +255,9 @@ sim::Errno Btree::modify(Op op, const Item& item) {
       // Only blocks outside the fill bounds need changing; a sound path is left alone rather
       // than copied.
       if (!path_out_of_bounds(path)) return sim::kOk;
+      break;
+    case Op::kBatch:
+      if (!edit_leaf(items, end, batch)) return sim::kOk;  // nothing newer: nothing to write
       break;
   }
 

@@ -123,6 +123,13 @@ class Btree {
   // Replaces the seq, flag and value of an existing key.
   sim::Errno update(const Item& item);
   sim::Errno erase(const Key& key);
+  // Puts a run of `items` (strictly increasing keys) that fall in one leaf, copying that leaf
+  // once: each is inserted, or replaces the item with its key (deletion items are stored like
+  // any other: log trees keep them). Always puts the first item; stops at the leaf's end or once
+  // the leaf has grown by half a block. *applied: how many were put; *added: how many of those
+  // were new keys. EINVAL for unsorted items or a long value; otherwise as insert(), and on an
+  // error nothing changes.
+  sim::Errno put_batch(std::span<const Item> items, size_t* applied, size_t* added);
 
   // ---- Log-merge helpers (btree_merge.cc; docs/format.md "Log-merge helpers") ----
   //
@@ -162,12 +169,13 @@ class Btree {
   // Applies `items`, sorted by key (duplicates allowed, e.g. one per input tree): per key the
   // item with the highest seq wins (the first of equal seqs); if the tree holds the key with a
   // seq at least as high it stays; otherwise a winning deletion erases the key (the tree keeps
-  // no tombstones) and any other winner is inserted or updated, keeping its seq. Returns 0 when
+  // no tombstones) and any other winner is inserted or updated, keeping its seq. The keys that
+  // land in one leaf are applied with one copy of it (a run as put_batch). Returns 0 when
   // every item is merged, or ERANGE with result->next when options.dirty_block_budget or
   // options.keep_height stopped it between two keys: call again with the items from next on.
   // Any other error (EINVAL for unsorted items or a long value, ENOSPC, EFBIG, EIO, ESTALE)
-  // undoes the whole call. One lookup and at most one path copy per key; batching the keys of
-  // one leaf into one copy is left undone.
+  // undoes the whole call. The budget is checked between runs; one run writes at most one
+  // path and its splits, as one key did.
   sim::Errno merge(std::span<const Item> items, const MergeOptions& options, MergeResult* result);
 
   // Frees the tree's blocks through the allocator, at most `budget` blocks per call (budget must
@@ -178,8 +186,9 @@ class Btree {
   sim::Errno free_blocks(FreeCursor* cursor, size_t budget, size_t* freed = nullptr);
 
  private:
-  enum class Op { kInsert, kUpdate, kErase, kRebalance };
+  enum class Op { kInsert, kUpdate, kErase, kRebalance, kBatch };
   struct Level;
+  struct BatchEdit;
   struct Out;
   struct Undo;
   class Writer;
@@ -189,7 +198,8 @@ class Btree {
 
   sim::Errno read_node(BlockRef ref, uint8_t level, std::shared_ptr<const BtreeNode>* out, BlockPtr* block);
   sim::Errno prev_in(BlockRef ref, uint8_t level, const Key& key, Item* out);
-  sim::Errno modify(Op op, const Item& item);
+  sim::Errno modify(Op op, const Item& item, BatchEdit* batch = nullptr);
+  bool edit_leaf(std::vector<BtreeEntry>& entries, const Key& end, BatchEdit* b) const;
 
   BlockCache& cache_;
   BtreeAllocator alloc_;

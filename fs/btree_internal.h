@@ -84,6 +84,17 @@ struct Btree::Level {
   size_t child = 0;  // parents: index of the entry followed downwards
 };
 
+// A run of items for one leaf (Op::kBatch): put_batch stores each as given; merge applies the
+// highest-seq item of each key if it is newer than the tree's, erasing for a deletion.
+struct Btree::BatchEdit {
+  enum class Mode { kPut, kMerge };
+  Mode mode = Mode::kPut;
+  std::span<const Item> items;
+  size_t consumed = 0;  // items taken from the front of `items`
+  size_t added = 0;     // keys inserted
+  size_t changed = 0;   // keys inserted, replaced or erased
+};
+
 // New contents for a block: `origin` is the block it replaces (empty for a new one).
 struct Btree::Out {
   BtreeNode node;

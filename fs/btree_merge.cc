@@ -134,30 +134,21 @@ sim::Errno Btree::merge(std::span<const Item> items, const MergeOptions& options
       finish_undo(true);
       return ERANGE;
     }
-    // This key's inputs: the highest seq wins, the first of equal ones.
-    size_t win = i, j = i + 1;
-    for (; j < items.size() && items[j].key == key; ++j) {
-      if (items[j].seq > items[win].seq) win = j;
+    BatchEdit b;
+    b.mode = BatchEdit::Mode::kMerge;
+    b.items = items.subspan(i);
+    sim::Errno e = modify(Op::kBatch, items[i], &b);
+    if (e == ERANGE && b.items.size() > 1) {
+      // keep_height: the run would split, collapse or empty the root. Retry this key alone,
+      // so the merge stops at the exact key that cannot go in.
+      size_t j = i + 1;
+      while (j < items.size() && items[j].key == key) ++j;
+      b = BatchEdit{};
+      b.mode = BatchEdit::Mode::kMerge;
+      b.items = items.subspan(i, j - i);
+      e = modify(Op::kBatch, items[i], &b);
     }
-    Item w = items[win];
-
-    Item held;
-    sim::Errno e = lookup(key, &held);
-    if (e != sim::kOk && e != ENOENT) {
-      finish_undo(false);
-      return e;
-    }
-    bool present = e == sim::kOk;
-    bool changed = true;
-    if (present && held.seq >= w.seq) {
-      changed = false;  // the tree already has this version or a newer one
-    } else if (w.deletion) {
-      e = present ? erase(key) : sim::kOk;
-      changed = present;
-    } else {
-      e = present ? update(w) : insert(w);
-    }
-    if (e == ERANGE) {  // keep_height: this key would split, collapse or empty the root
+    if (e == ERANGE) {
       result->next = key;
       result->height_stop = true;
       result->blocks_written = undo.allocated.size();
@@ -168,8 +159,9 @@ sim::Errno Btree::merge(std::span<const Item> items, const MergeOptions& options
       finish_undo(false);
       return e;
     }
-    if (changed) ++result->changed;
-    i = j;
+    FS_ASSERT(b.consumed > 0);
+    result->changed += b.changed;
+    i += b.consumed;
   }
   result->blocks_written = undo.allocated.size();
   finish_undo(true);

@@ -66,22 +66,25 @@ sim::Errno ItemCache::next(const Key& from, const Key& last, Item* out) {
 
 sim::Errno ItemCache::write_dirty(Btree& log, uint64_t seq, uint64_t* added) {
   *added = 0;
+  std::vector<Item> items;
+  items.reserve(dirty_.size());
   Item below;
   for (auto& [key, d] : dirty_) {
-    Item item{key, seq, d.deleted, d.deleted ? std::vector<uint8_t>{} : d.value};
     if (d.deleted) {
       // Nothing to hide: created and deleted within the transaction, or never there.
       sim::Errno e = forest_.lookup(key, &below);
       if (e == ENOENT) continue;
       if (e) return e;
     }
-    sim::Errno e = log.insert(item);
-    if (e == EEXIST) {
-      e = log.update(item);
-    } else if (e == 0) {
-      ++*added;
-    }
+    items.push_back(Item{key, seq, d.deleted, d.deleted ? std::vector<uint8_t>{} : d.value});
+  }
+  // A run of keys per leaf, each leaf copied once.
+  for (size_t i = 0; i < items.size();) {
+    size_t applied = 0, new_keys = 0;
+    sim::Errno e = log.put_batch(std::span<const Item>(items).subspan(i), &applied, &new_keys);
     if (e) return e;
+    *added += new_keys;
+    i += applied;
   }
   return 0;
 }

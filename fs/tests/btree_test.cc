@@ -325,7 +325,28 @@ std::string run_ops(World& w, const std::vector<uint64_t>& ops) {
       it.deletion = ((x >> 28) & 1) != 0;
       Item got;
       auto present = model.find(k);
-      if (kind < 12) {
+      if (kind >= 10 && kind < 12) {
+        // A run of keys put with put_batch, a call per leaf it reaches.
+        std::vector<Item> run;
+        const uint64_t step = (x >> 34) % 3 + 1;
+        for (uint64_t idx = ((x >> 5) % 16) * 32 + (x >> 9) % 32, j = 0; idx < 16 * 32 && j < 1 + (x >> 30) % 12;
+             idx += step, ++j) {
+          Item r = item(key(idx / 32, idx % 32), static_cast<uint8_t>(x >> 20), (len + j) % 17, (x >> 40) + j);
+          r.deletion = ((x >> 28) & 1) != 0;
+          run.push_back(r);
+        }
+        size_t new_keys = 0, added_total = 0;
+        for (const Item& r : run) new_keys += model.count(r.key) == 0;
+        for (size_t i = 0; i < run.size() && failure.empty();) {
+          size_t applied = 0, added = 0;
+          sim::Errno e = t.put_batch(std::span<const Item>(run).subspan(i), &applied, &added);
+          if (e != sim::kOk || applied == 0) fail(n, "put_batch returned " + std::to_string(e));
+          i += applied;
+          added_total += added;
+        }
+        for (const Item& r : run) model[r.key] = r;
+        if (failure.empty() && added_total != new_keys) fail(n, "put_batch added " + std::to_string(added_total));
+      } else if (kind < 12) {
         sim::Errno e = t.insert(it);
         if (e != (present == model.end() ? sim::kOk : EEXIST)) fail(n, "insert returned " + std::to_string(e));
         if (present == model.end()) model[k] = it;

@@ -107,15 +107,28 @@ Images make_images(uint64_t seed, int extra_files = 0, bool merge = true,
     ASSERT_EQ(v.open(im.orphan), 0);
     ASSERT_EQ(v.unlink(kRootIno, "orphan"), 0);
     ASSERT_EQ(v.sync(), 0);
-    sim::LockGuard g(w.mount->mutex());
-    if (merge) {
-      // The tests below edit items in the fs tree: merge the log trees into it.
-      ASSERT_EQ(w.mount->merge_logs(), 0);
-      ASSERT_EQ(w.mount->log_trees().size(), 1u);
-      ASSERT_EQ(w.mount->log_trees().back().v.item_count, 0u);
-    } else if (logs) {
-      for (const Mount::LogTree& l : w.mount->log_trees()) logs->push_back({l.nr, l.v, nullptr, l.recorded});
+    if (!merge) {
+      // A few more files until a finalized tree is part way through its merge and the open one
+      // holds items too.
+      auto mid_merge = [&] {
+        const auto& lt = w.mount->log_trees();
+        return lt.size() == 2 && lt.front().v.merge_next != Key::min() && lt.back().v.item_count > 0;
+      };
+      for (int i = 0; i < 200 && !mid_merge(); ++i) {
+        uint64_t f = 0;
+        ASSERT_EQ(v.create(kRootIno, "more-" + std::to_string(i), 0644, &f), 0);
+        ASSERT_EQ(v.sync(), 0);
+      }
+      if (logs) {
+        for (const Mount::LogTree& l : w.mount->log_trees()) logs->push_back({l.nr, l.v, nullptr, l.recorded});
+      }
+      return;
     }
+    // The tests below edit items in the fs tree: merge the log trees into it.
+    sim::LockGuard g(w.mount->mutex());
+    ASSERT_EQ(w.mount->merge_logs(), 0);
+    ASSERT_EQ(w.mount->log_trees().size(), 1u);
+    ASSERT_EQ(w.mount->log_trees().back().v.item_count, 0u);
   });
   im.meta = image_of(w.meta);
   im.data = image_of(w.data);
