@@ -7,8 +7,8 @@ namespace oracle {
 using namespace simfs::fs;
 
 int capture(Vfs& vfs, PosixModel* out, size_t max_inodes) {
-  auto& inodes = out->mutable_inodes();
-  inodes.clear();
+  out->clear();
+  const InodeMap& inodes = out->inodes();
   std::vector<uint64_t> todo{PosixModel::kRoot};
   while (!todo.empty()) {
     const uint64_t ino = todo.back();
@@ -48,7 +48,7 @@ int capture(Vfs& vfs, PosixModel* out, size_t max_inodes) {
     if (int e = vfs.listxattr(ino, &names)) return e;
     for (const std::string& x : names)
       if (int e = vfs.getxattr(ino, x, &n.xattrs[x])) return e;
-    inodes[ino] = std::move(n);
+    out->put(ino, std::move(n));
   }
   return 0;
 }

@@ -44,14 +44,14 @@ std::string FsOp::describe() const {
 std::vector<uint64_t> FsChecker::dirs() const {
   std::vector<uint64_t> out;
   for (const auto& [ino, n] : model_.inodes())
-    if (n.type == ModelInode::Type::kDir) out.push_back(ino);
+    if (n->type == ModelInode::Type::kDir) out.push_back(ino);
   return out;
 }
 
 std::vector<uint64_t> FsChecker::files() const {
   std::vector<uint64_t> out;
   for (const auto& [ino, n] : model_.inodes())
-    if (n.type == ModelInode::Type::kFile) out.push_back(ino);
+    if (n->type == ModelInode::Type::kFile) out.push_back(ino);
   return out;
 }
 
@@ -161,7 +161,7 @@ std::string FsChecker::step(Vfs& vfs, const Mount& mount, const FsOp& op, bool* 
       std::vector<uint8_t> out;
       predict_then_run([&](PosixModel&) { return 0; }, [&] { return vfs.read(file, off, op.len % 12000, &out); });
       if (got == 0) {
-        const std::string& data = model_.inodes().at(file).data;
+        const std::string& data = model_.at(file).data;
         const std::string expect = off >= data.size() ? "" : data.substr(off, op.len % 12000);
         if (std::string(out.begin(), out.end()) != expect)
           return what + ": read " + std::to_string(out.size()) + " bytes that differ from the " +

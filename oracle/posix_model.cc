@@ -13,7 +13,23 @@ PosixModel::PosixModel() {
   root.type = Type::kDir;
   root.perm = 0755;
   root.nlink = 2;
-  inodes_[kRoot] = root;
+  put(kRoot, root);
+}
+
+bool PosixModel::operator==(const PosixModel& o) const {
+  if (inodes_.size() != o.inodes_.size()) return false;
+  for (auto a = inodes_.begin(), b = o.inodes_.begin(); a != inodes_.end(); ++a, ++b) {
+    if (a->first != b->first) return false;
+    if (a->second != b->second && !(*a->second == *b->second)) return false;  // shared: equal
+  }
+  return true;
+}
+
+ModelInode& PosixModel::mut(uint64_t ino) {
+  std::shared_ptr<const ModelInode>& p = inodes_.at(ino);
+  if (p.use_count() > 1) p = std::make_shared<const ModelInode>(*p);
+  // Created non-const by make_shared and now owned by this model alone.
+  return const_cast<ModelInode&>(*p);
 }
 
 int PosixModel::check_name(std::string_view name) const {
@@ -25,8 +41,8 @@ int PosixModel::check_name(std::string_view name) const {
 int PosixModel::get_dir(uint64_t dir, const ModelInode** out) const {
   auto it = inodes_.find(dir);
   if (it == inodes_.end()) return ENOENT;
-  if (it->second.type != Type::kDir) return ENOTDIR;
-  *out = &it->second;
+  if (it->second->type != Type::kDir) return ENOTDIR;
+  *out = it->second.get();
   return 0;
 }
 
@@ -46,9 +62,9 @@ int PosixModel::make(uint64_t dir, std::string_view name, ModelInode node, uint6
   if (int e = get_dir(dir, &d)) return e;
   if (d->entries.count(std::string(name))) return EEXIST;
   if (node.type == Type::kSymlink && node.target.empty()) return ENOENT;
-  if (node.type == Type::kDir) ++inodes_[dir].nlink;
-  inodes_[dir].entries[std::string(name)] = new_ino;
-  inodes_[new_ino] = std::move(node);
+  if (node.type == Type::kDir) ++mut(dir).nlink;
+  mut(dir).entries[std::string(name)] = new_ino;
+  put(new_ino, std::move(node));
   return 0;
 }
 
@@ -80,25 +96,25 @@ int PosixModel::link(uint64_t ino, uint64_t dir, std::string_view name) {
   if (int e = check_name(name)) return e;
   auto it = inodes_.find(ino);
   if (it == inodes_.end()) return ENOENT;
-  if (it->second.type == Type::kDir) return EPERM;
+  if (it->second->type == Type::kDir) return EPERM;
   const ModelInode* d = nullptr;
   if (int e = get_dir(dir, &d)) return e;
   if (d->entries.count(std::string(name))) return EEXIST;
-  ++it->second.nlink;
-  inodes_[dir].entries[std::string(name)] = ino;
+  ++mut(ino).nlink;
+  mut(dir).entries[std::string(name)] = ino;
   return 0;
 }
 
 void PosixModel::drop_link(uint64_t ino) {
-  ModelInode& n = inodes_[ino];
+  ModelInode& n = mut(ino);
   if (--n.nlink == 0 || n.type == Type::kDir) inodes_.erase(ino);
 }
 
 int PosixModel::unlink(uint64_t dir, std::string_view name) {
   uint64_t ino = 0;
   if (int e = lookup(dir, name, &ino)) return e;
-  if (inodes_.at(ino).type == Type::kDir) return EISDIR;
-  inodes_[dir].entries.erase(std::string(name));
+  if (at(ino).type == Type::kDir) return EISDIR;
+  mut(dir).entries.erase(std::string(name));
   drop_link(ino);
   return 0;
 }
@@ -106,11 +122,12 @@ int PosixModel::unlink(uint64_t dir, std::string_view name) {
 int PosixModel::rmdir(uint64_t dir, std::string_view name) {
   uint64_t ino = 0;
   if (int e = lookup(dir, name, &ino)) return e;
-  const ModelInode& n = inodes_.at(ino);
+  const ModelInode& n = at(ino);
   if (n.type != Type::kDir) return ENOTDIR;
   if (!n.entries.empty()) return ENOTEMPTY;
-  inodes_[dir].entries.erase(std::string(name));
-  --inodes_[dir].nlink;
+  ModelInode& d = mut(dir);
+  d.entries.erase(std::string(name));
+  --d.nlink;
   inodes_.erase(ino);
   return 0;
 }
@@ -119,10 +136,10 @@ bool PosixModel::is_ancestor(uint64_t maybe_ancestor, uint64_t dir) const {
   // Searches down from maybe_ancestor: the model keeps no parent pointers.
   if (maybe_ancestor == dir) return true;
   auto it = inodes_.find(maybe_ancestor);
-  if (it == inodes_.end() || it->second.type != Type::kDir) return false;
-  for (const auto& [name, child] : it->second.entries) {
+  if (it == inodes_.end() || it->second->type != Type::kDir) return false;
+  for (const auto& [name, child] : it->second->entries) {
     auto c = inodes_.find(child);
-    if (c != inodes_.end() && c->second.type == Type::kDir && is_ancestor(child, dir)) return true;
+    if (c != inodes_.end() && c->second->type == Type::kDir && is_ancestor(child, dir)) return true;
   }
   return false;
 }
@@ -136,13 +153,13 @@ int PosixModel::rename(uint64_t odir, std::string_view oname, uint64_t ndir, std
   if (int e = get_dir(ndir, &nd)) return e;
   uint64_t src = 0;
   if (int e = lookup(odir, oname, &src)) return e;
-  const bool src_dir = inodes_.at(src).type == Type::kDir;
+  const bool src_dir = at(src).type == Type::kDir;
   uint64_t tgt = 0;
   const bool have_target = lookup(ndir, nname, &tgt) == 0;
   if (have_target) {
     if (tgt == src) return 0;
     if (noreplace) return EEXIST;
-    const ModelInode& t = inodes_.at(tgt);
+    const ModelInode& t = at(tgt);
     const bool tgt_dir = t.type == Type::kDir;
     if (src_dir && !tgt_dir) return ENOTDIR;
     if (!src_dir && tgt_dir) return EISDIR;
@@ -150,15 +167,15 @@ int PosixModel::rename(uint64_t odir, std::string_view oname, uint64_t ndir, std
   }
   if (src_dir && odir != ndir && is_ancestor(src, ndir)) return EINVAL;
   if (have_target) {
-    inodes_[ndir].entries.erase(std::string(nname));
-    if (inodes_.at(tgt).type == Type::kDir) --inodes_[ndir].nlink;
+    mut(ndir).entries.erase(std::string(nname));
+    if (at(tgt).type == Type::kDir) --mut(ndir).nlink;
     drop_link(tgt);
   }
-  inodes_[odir].entries.erase(std::string(oname));
-  inodes_[ndir].entries[std::string(nname)] = src;
+  mut(odir).entries.erase(std::string(oname));
+  mut(ndir).entries[std::string(nname)] = src;
   if (src_dir) {
-    --inodes_[odir].nlink;
-    ++inodes_[ndir].nlink;
+    --mut(odir).nlink;
+    ++mut(ndir).nlink;
   }
   return 0;
 }
@@ -166,10 +183,10 @@ int PosixModel::rename(uint64_t odir, std::string_view oname, uint64_t ndir, std
 int PosixModel::write(uint64_t ino, uint64_t off, std::string_view bytes) {
   auto it = inodes_.find(ino);
   if (it == inodes_.end()) return ENOENT;
-  if (it->second.type == Type::kDir) return EISDIR;
-  if (it->second.type != Type::kFile) return EINVAL;
+  if (it->second->type == Type::kDir) return EISDIR;
+  if (it->second->type != Type::kFile) return EINVAL;
   if (bytes.empty()) return 0;
-  std::string& d = it->second.data;
+  std::string& d = mut(ino).data;
   if (d.size() < off + bytes.size()) d.resize(off + bytes.size(), '\0');
   d.replace(off, bytes.size(), bytes);
   return 0;
@@ -178,40 +195,44 @@ int PosixModel::write(uint64_t ino, uint64_t off, std::string_view bytes) {
 int PosixModel::truncate(uint64_t ino, uint64_t size) {
   auto it = inodes_.find(ino);
   if (it == inodes_.end()) return ENOENT;
-  if (it->second.type == Type::kDir) return EISDIR;
-  if (it->second.type != Type::kFile) return EINVAL;
-  it->second.data.resize(size, '\0');
+  if (it->second->type == Type::kDir) return EISDIR;
+  if (it->second->type != Type::kFile) return EINVAL;
+  mut(ino).data.resize(size, '\0');
   return 0;
 }
 
 int PosixModel::setxattr(uint64_t ino, std::string_view name, std::string_view value) {
   auto it = inodes_.find(ino);
   if (it == inodes_.end()) return ENOENT;
-  it->second.xattrs[std::string(name)] = std::string(value);
+  mut(ino).xattrs[std::string(name)] = std::string(value);
   return 0;
 }
 
 int PosixModel::removexattr(uint64_t ino, std::string_view name) {
   auto it = inodes_.find(ino);
   if (it == inodes_.end()) return ENOENT;
-  return it->second.xattrs.erase(std::string(name)) ? 0 : ENODATA;
+  if (!it->second->xattrs.count(std::string(name))) return ENODATA;
+  mut(ino).xattrs.erase(std::string(name));
+  return 0;
 }
 
 int PosixModel::setattr(uint64_t ino, uint32_t perm, uint32_t uid, uint32_t gid) {
   auto it = inodes_.find(ino);
   if (it == inodes_.end()) return ENOENT;
-  it->second.perm = perm & 07777;
-  it->second.uid = uid;
-  it->second.gid = gid;
+  ModelInode& n = mut(ino);
+  n.perm = perm & 07777;
+  n.uid = uid;
+  n.gid = gid;
   return 0;
 }
 
 std::string PosixModel::diff(const PosixModel& want, const PosixModel& got) {
-  for (const auto& [ino, w] : want.inodes_) {
+  for (const auto& [ino, wp] : want.inodes_) {
     auto it = got.inodes_.find(ino);
     const std::string who = "inode " + std::to_string(ino);
     if (it == got.inodes_.end()) return who + " is missing";
-    const ModelInode& g = it->second;
+    const ModelInode& w = *wp;
+    const ModelInode& g = *it->second;
     if (w.type != g.type) return who + " has the wrong type";
     if (w.perm != g.perm) return who + " perm " + std::to_string(g.perm) + ", want " + std::to_string(w.perm);
     if (w.nlink != g.nlink) return who + " nlink " + std::to_string(g.nlink) + ", want " + std::to_string(w.nlink);

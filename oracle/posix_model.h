@@ -11,10 +11,13 @@
 //   leaves the model, open or not (an open orphan is not visible by path).
 // - capture() (fs_capture.h) builds a model from a real filesystem through its public API,
 //   so "the filesystem equals the model" is operator== plus diff() for a readable message.
+// - Copying a model is cheap: inodes are shared between copies and copied on their first
+//   change (the checker keeps a model per operation that a crash could bring back).
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -33,6 +36,9 @@ struct ModelInode {
   std::map<std::string, uint64_t> entries;  // directory: name -> ino
   bool operator==(const ModelInode&) const = default;
 };
+
+// Inodes by number. Shared between model copies: never change one through this map.
+using InodeMap = std::map<uint64_t, std::shared_ptr<const ModelInode>>;
 
 class PosixModel {
  public:
@@ -56,10 +62,14 @@ class PosixModel {
   int removexattr(uint64_t ino, std::string_view name);
   int setattr(uint64_t ino, uint32_t perm, uint32_t uid, uint32_t gid);
 
-  const std::map<uint64_t, ModelInode>& inodes() const { return inodes_; }
-  std::map<uint64_t, ModelInode>& mutable_inodes() { return inodes_; }
+  const InodeMap& inodes() const { return inodes_; }
+  // The inode, which must exist.
+  const ModelInode& at(uint64_t ino) const { return *inodes_.at(ino); }
   bool exists(uint64_t ino) const { return inodes_.count(ino) > 0; }
-  bool operator==(const PosixModel&) const = default;
+  // For building a model from elsewhere (capture): drops every inode, or sets one.
+  void clear() { inodes_.clear(); }
+  void put(uint64_t ino, ModelInode n) { inodes_[ino] = std::make_shared<const ModelInode>(std::move(n)); }
+  bool operator==(const PosixModel& o) const;
 
   // The first difference between two models ("" when equal), for failure messages.
   static std::string diff(const PosixModel& want, const PosixModel& got);
@@ -70,8 +80,10 @@ class PosixModel {
   int make(uint64_t dir, std::string_view name, ModelInode node, uint64_t new_ino);
   void drop_link(uint64_t ino);
   bool is_ancestor(uint64_t maybe_ancestor, uint64_t dir) const;
+  // The inode (which must exist), unshared first so a change reaches only this model.
+  ModelInode& mut(uint64_t ino);
 
-  std::map<uint64_t, ModelInode> inodes_;
+  InodeMap inodes_;
 };
 
 }  // namespace oracle

@@ -52,7 +52,7 @@ struct Sut {
   FsChecker checker;
   // Inodes as the last successful fsync/sync left them, dropped as soon as an operation changes
   // them: each must survive any crash unchanged.
-  std::map<uint64_t, ModelInode> synced;
+  oracle::InodeMap synced;
   size_t commands_run = 0;
 
   // After an operation: forget the synced inodes it changed (or removed).
@@ -60,7 +60,7 @@ struct Sut {
     const auto& now = checker.model().inodes();
     std::erase_if(synced, [&](const auto& entry) {
       auto it = now.find(entry.first);
-      return it == now.end() || it->second != entry.second;
+      return it == now.end() || *it->second != *entry.second;
     });
   }
 
@@ -80,10 +80,10 @@ struct Sut {
     const auto& now = checker.model().inodes();
     for (const auto& [ino, was] : synced) {
       auto it = now.find(ino);
-      if (it == now.end() || it->second != was)
-        return "inode " + std::to_string(ino) + " (" + describe(was) +
+      if (it == now.end() || *it->second != *was)
+        return "inode " + std::to_string(ino) + " (" + describe(*was) +
                "), unchanged since the last fsync/sync, came back from the crash " +
-               (it == now.end() ? std::string("gone") : "as " + describe(it->second));
+               (it == now.end() ? std::string("gone") : "as " + describe(*it->second));
     }
     return "";
   }
