@@ -1,6 +1,11 @@
 #include "fs/crc32c.h"
 
 #include <array>
+#include <cstring>
+
+#if defined(__x86_64__)
+#include <nmmintrin.h>
+#endif
 
 namespace simfs::fs {
 namespace {
@@ -27,7 +32,7 @@ constexpr Tables kTables = make_tables();
 
 }  // namespace
 
-uint32_t crc32c_extend(uint32_t crc, std::span<const uint8_t> data) {
+uint32_t crc32c_extend_portable(uint32_t crc, std::span<const uint8_t> data) {
   // The pre/post inversion is part of CRC-32C; undoing it on entry is what makes extend compose.
   uint32_t c = ~crc;
   const uint8_t* p = data.data();
@@ -43,5 +48,41 @@ uint32_t crc32c_extend(uint32_t crc, std::span<const uint8_t> data) {
   for (; n > 0; --n, ++p) c = kTables[0][(c ^ *p) & 0xFFu] ^ (c >> 8);
   return ~c;
 }
+
+#if defined(__x86_64__)
+namespace {
+
+// The SSE4.2 crc32 instruction computes exactly CRC-32C (same polynomial, reflected), eight
+// bytes per instruction.
+__attribute__((target("sse4.2"))) uint32_t crc32c_extend_sse42(uint32_t crc, std::span<const uint8_t> data) {
+  uint64_t c = ~crc;
+  const uint8_t* p = data.data();
+  size_t n = data.size();
+  while (n >= 8) {
+    uint64_t word;
+    std::memcpy(&word, p, 8);  // x86 is little-endian: the same byte order as the table code
+    c = _mm_crc32_u64(c, word);
+    p += 8;
+    n -= 8;
+  }
+  uint32_t c32 = static_cast<uint32_t>(c);
+  for (; n > 0; --n, ++p) c32 = _mm_crc32_u8(c32, *p);
+  return ~c32;
+}
+
+const bool kHardware = __builtin_cpu_supports("sse4.2");
+
+}  // namespace
+
+bool crc32c_hardware() { return kHardware; }
+
+uint32_t crc32c_extend(uint32_t crc, std::span<const uint8_t> data) {
+  return kHardware ? crc32c_extend_sse42(crc, data) : crc32c_extend_portable(crc, data);
+}
+#else
+bool crc32c_hardware() { return false; }
+
+uint32_t crc32c_extend(uint32_t crc, std::span<const uint8_t> data) { return crc32c_extend_portable(crc, data); }
+#endif
 
 }  // namespace simfs::fs

@@ -4,8 +4,9 @@
 // answers from RFC 3720 and other implementations hold. crc32c_extend(crc32c(a), b) equals
 // crc32c(a ++ b), which lets a caller checksum a block in pieces without copying it.
 //
-// Software table implementation (slicing-by-8): it needs no host CPU features, so every build
-// computes the same value, and it keeps checksums a small part of a commit.
+// Two implementations with the same result: the CPU's crc32 instruction where the host has it
+// (x86-64 SSE4.2, chosen once at run time), else a portable table (slicing-by-8). Only the speed
+// depends on the host; the value never does, and a test checks that the two agree.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +17,11 @@ namespace simfs::fs {
 
 // Continues a checksum: `crc` is a previous result (0 for none), `data` the bytes that follow.
 uint32_t crc32c_extend(uint32_t crc, std::span<const uint8_t> data);
+
+// The portable implementation, always: for tests and hosts without the instruction.
+uint32_t crc32c_extend_portable(uint32_t crc, std::span<const uint8_t> data);
+// Whether crc32c_extend uses the CPU's instruction on this host.
+bool crc32c_hardware();
 
 inline uint32_t crc32c(std::span<const uint8_t> data) { return crc32c_extend(0, data); }
 
