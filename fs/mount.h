@@ -86,9 +86,11 @@ struct MountConfig {
 //   is freed.
 // merge_drops_deletions: the merge leaves deletion items out of its input, so a deleted item
 //   still in the fs tree comes back once the log tree that deleted it is freed.
+// read_stale_region: a read that crosses from one extent region into the next keeps using the
+//   first region's map, so it returns the wrong blocks (or zeros) past the boundary.
 inline const char* const kPlantedBugs[] = {"reuse_before_commit", "no_data_flush",      "rename_dir_nlink",
                                            "rmdir_not_empty",     "leak_on_delete",     "truncate_no_reserve",
-                                           "merge_resume_skips",  "merge_drops_deletions"};
+                                           "merge_resume_skips",  "merge_drops_deletions", "read_stale_region"};
 
 // Writes a fresh filesystem. Runs in a task (it does I/O).
 sim::Errno mkfs(sim::Node& node, sim::DiskHandle& meta, sim::DiskHandle& data, uint64_t fsid);

@@ -586,11 +586,12 @@ sim::Errno Vfs::read(uint64_t ino, uint64_t off, size_t len, std::vector<uint8_t
   std::vector<uint8_t> block(kDataBlockSize);
   ExtentMap map;
   uint64_t map_region = UINT64_MAX;
+  const bool stale_region = m_.config().bug == "read_stale_region";
   for (uint64_t at = off; at < end && !e;) {
     const uint64_t blk = at / kDataBlockSize;
     const uint32_t in = static_cast<uint32_t>(at % kDataBlockSize);
     const uint64_t n = std::min<uint64_t>(kDataBlockSize - in, end - at);
-    if (blk / kExtentRegionBlocks != map_region) {
+    if (blk / kExtentRegionBlocks != map_region && !(stale_region && map_region != UINT64_MAX)) {  // BUG (planted)
       map_region = blk / kExtentRegionBlocks;
       e = load_extent(ino, map_region, &map);
       if (e) break;

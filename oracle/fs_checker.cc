@@ -14,8 +14,20 @@ using namespace simfs::fs;
 
 namespace {
 
-const char* const kNames[] = {"a", "b", "c", "dd", "e"};
-constexpr uint32_t kNameCount = 5;
+// Mostly short names that collide often (so renames replace, links clash, rmdir meets entries),
+// a few more so directories grow past a handful of entries, and the longest name allowed and
+// one byte more (ENAMETOOLONG).
+const std::string kLongest(255, 'L');
+const std::string kTooLong(256, 'T');
+const std::string kNames[] = {"a", "b", "c", "dd", "e", "f", "g", "h", "a-somewhat-longer-name", "i", kLongest, kTooLong};
+constexpr uint32_t kNameCount = std::size(kNames);
+
+// Where in a file an access goes: mostly the first 40 KiB, sometimes across the boundary of the
+// second or third extent region (128 KiB each: fs/items.h kExtentRegionBytes).
+uint64_t file_offset(uint32_t pick, uint32_t step) {
+  static constexpr uint64_t kBases[] = {0, 0, 0, 0, 0, 0, 128 * 1024 - 3000, 256 * 1024 - 5000};
+  return kBases[pick % std::size(kBases)] + (step % 40) * 997;
+}
 const char* const kKindNames[] = {"create", "mkdir", "unlink", "rmdir", "rename", "link", "symlink", "write",
                                   "truncate", "read", "setxattr", "removexattr", "open", "close", "fsync", "sync",
                                   "setattr"};
@@ -95,8 +107,8 @@ std::string FsChecker::step(Vfs& vfs, const Mount& mount, const FsOp& op, bool* 
   const uint64_t new_ino = mount.statfs().next_ino;
   int want = 0, got = 0;
   // The operation as the filesystem saw it, for messages.
-  std::string what = op.describe() + " [dir " + std::to_string(dir) + " '" + name + "', dir2 " +
-                     std::to_string(dir2) + " '" + name2 + "', file " + std::to_string(file) + "]";
+  std::string what = op.describe() + " [dir " + std::to_string(dir) + " '" + PosixModel::shown(name) + "', dir2 " +
+                     std::to_string(dir2) + " '" + PosixModel::shown(name2) + "', file " + std::to_string(file) + "]";
   auto predict_then_run = [&](auto model_fn, auto fs_fn) {
     want = model_fn(next);
     record(index, want == 0 ? next : model_);
@@ -143,7 +155,7 @@ std::string FsChecker::step(Vfs& vfs, const Mount& mount, const FsOp& op, bool* 
       break;
     case FsOp::kWrite: {
       if (!file) return "";
-      const uint64_t off = (op.c % 40) * 997;
+      const uint64_t off = file_offset(op.b, op.c);
       const std::string bytes = pattern(op.d, op.len % 9000);
       predict_then_run([&](PosixModel& m) { return m.write(file, off, bytes); },
                        [&] { return vfs.write(file, off, std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size())); });
@@ -151,13 +163,13 @@ std::string FsChecker::step(Vfs& vfs, const Mount& mount, const FsOp& op, bool* 
     }
     case FsOp::kTruncate: {
       if (!file) return "";
-      const uint64_t size = (op.c % 60) * 701;
+      const uint64_t size = file_offset(op.b, op.c) + (op.d % 60) * 701;
       predict_then_run([&](PosixModel& m) { return m.truncate(file, size); }, [&] { return vfs.truncate(file, size); });
       break;
     }
     case FsOp::kRead: {
       if (!file) return "";
-      const uint64_t off = (op.c % 40) * 997;
+      const uint64_t off = file_offset(op.b, op.c);
       std::vector<uint8_t> out;
       predict_then_run([&](PosixModel&) { return 0; }, [&] { return vfs.read(file, off, op.len % 12000, &out); });
       if (got == 0) {

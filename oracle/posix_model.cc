@@ -202,6 +202,9 @@ int PosixModel::truncate(uint64_t ino, uint64_t size) {
 }
 
 int PosixModel::setxattr(uint64_t ino, std::string_view name, std::string_view value) {
+  if (name.empty()) return EINVAL;
+  if (name.size() > kXattrNameMax) return ERANGE;
+  if (value.size() > kXattrValueMax) return E2BIG;
   auto it = inodes_.find(ino);
   if (it == inodes_.end()) return ENOENT;
   mut(ino).xattrs[std::string(name)] = std::string(value);
@@ -224,6 +227,11 @@ int PosixModel::setattr(uint64_t ino, uint32_t perm, uint32_t uid, uint32_t gid)
   n.uid = uid;
   n.gid = gid;
   return 0;
+}
+
+std::string PosixModel::shown(std::string_view name) {
+  if (name.size() <= 32) return std::string(name);
+  return std::string(name.substr(0, 8)) + "...(" + std::to_string(name.size()) + " bytes)";
 }
 
 std::string PosixModel::diff(const PosixModel& want, const PosixModel& got) {
@@ -250,12 +258,12 @@ std::string PosixModel::diff(const PosixModel& want, const PosixModel& got) {
     if (w.xattrs != g.xattrs) return who + " xattrs differ";
     for (const auto& [name, child] : w.entries) {
       auto e = g.entries.find(name);
-      if (e == g.entries.end()) return who + " lacks entry '" + name + "'";
+      if (e == g.entries.end()) return who + " lacks entry '" + shown(name) + "'";
       if (e->second != child)
-        return who + " entry '" + name + "' -> " + std::to_string(e->second) + ", want " + std::to_string(child);
+        return who + " entry '" + shown(name) + "' -> " + std::to_string(e->second) + ", want " + std::to_string(child);
     }
     for (const auto& [name, child] : g.entries)
-      if (!w.entries.count(name)) return who + " has an extra entry '" + name + "' -> " + std::to_string(child);
+      if (!w.entries.count(name)) return who + " has an extra entry '" + shown(name) + "' -> " + std::to_string(child);
   }
   for (const auto& [ino, g] : got.inodes_)
     if (!want.inodes_.count(ino)) return "extra inode " + std::to_string(ino);

@@ -44,6 +44,9 @@ class PosixModel {
  public:
   static constexpr uint64_t kRoot = 1;
   static constexpr size_t kNameMax = 255;
+  // Extended attribute limits the VFS promises (fs/vfs.h: ERANGE, E2BIG).
+  static constexpr size_t kXattrNameMax = 255;
+  static constexpr size_t kXattrValueMax = 200;
 
   PosixModel();
 
@@ -70,6 +73,10 @@ class PosixModel {
   void clear() { inodes_.clear(); }
   void put(uint64_t ino, ModelInode n) { inodes_[ino] = std::make_shared<const ModelInode>(std::move(n)); }
   bool operator==(const PosixModel& o) const;
+
+  // A name as failure messages show it: long names shortened to their start and length, so a
+  // message stays readable (and campaign fingerprints, which blank out quoted names, see it).
+  static std::string shown(std::string_view name);
 
   // The first difference between two models ("" when equal), for failure messages.
   static std::string diff(const PosixModel& want, const PosixModel& got);

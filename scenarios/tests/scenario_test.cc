@@ -130,6 +130,7 @@ const PlantedBug kPlantedBugRows[] = {
     PlantedBug{"single_mount", "leak_on_delete", "fs.fsck"},
     PlantedBug{"single_mount", "merge_resume_skips", "fs.state|fs.op_result|fs.durability|fs.fsck"},
     PlantedBug{"single_mount", "merge_drops_deletions", "fs.state|fs.op_result|fs.durability|fs.fsck"},
+    PlantedBug{"single_mount", "read_stale_region", "fs.state|fs.op_result|fs.durability"},
     // Only a nearly full device shows it: the small-disk example's setup.
     PlantedBug{"single_mount", "truncate_no_reserve", "fs.enospc",
                R"({"meta_blocks": 1100, "data_blocks": 48, "allow_enospc": true,
