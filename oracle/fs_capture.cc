@@ -27,7 +27,8 @@ int capture(Vfs& vfs, PosixModel* out, size_t max_inodes) {
       std::vector<DirEntry> ents;
       uint64_t pos = 0;
       for (;;) {
-        if (int e = vfs.readdir(ino, pos, 64, &ents)) return e;
+        // A few entries per call, so listing a directory resumes from a position several times.
+        if (int e = vfs.readdir(ino, pos, 3, &ents)) return e;
         if (ents.empty()) break;
         for (const DirEntry& d : ents) {
           n.entries[d.name] = d.ino;
