@@ -17,6 +17,17 @@
 
 namespace simfs::fs {
 
+// The btree config of the forest's trees (fs, logs and log trees) for a super's btree_fill.
+// Valid (BtreeConfig::valid) for 0 and for kBtreeFillMin .. kBtreeEntriesBytesMax.
+inline BtreeConfig forest_btree_config(uint32_t btree_fill) {
+  BtreeConfig c;
+  if (btree_fill != 0) c.entries_bytes_max = btree_fill;
+  return c;
+}
+inline bool btree_fill_valid(uint32_t btree_fill) {
+  return btree_fill == 0 || (btree_fill >= kBtreeFillMin && btree_fill <= kBtreeEntriesBytesMax);
+}
+
 class Forest {
  public:
   void set_trees(std::vector<Btree*> trees) { trees_ = std::move(trees); }

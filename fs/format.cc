@@ -177,6 +177,7 @@ const std::string_view kFormatDescription =
     "super data_alloc alloc_root\n"
     "super server_meta_avail[2] alloc_list_head\n"
     "super server_meta_freed[2] alloc_list_head\n"
+    "super btree_fill u32 (fs, logs and log trees: entry bytes per block, 0 = whole block, else >= 1100)\n"
     "magic btree_leaf 0x53464C54 btree_parent 0x53465054\n"
     "key zone u8, ino u64, type u8, first u64, second u64\n"
     "btree_block level u8, reserved u8, count u16, then entries\n"
@@ -229,6 +230,7 @@ std::vector<uint8_t> encode_super(const SuperBlock& sb) {
     encode_alloc_root(w, sb.data_alloc);
     for (const AllocListHead& h : sb.server_meta_avail) encode_list_head(w, h);
     for (const AllocListHead& h : sb.server_meta_freed) encode_list_head(w, h);
+    w.u32(sb.btree_fill);
   }
   FS_ASSERT(block.size() == kBlockHeaderBytes + kSuperPayloadBytes);
   block.resize(kBlockSize, 0);
@@ -266,6 +268,7 @@ BlockCheck decode_super(std::span<const uint8_t> block, std::optional<uint64_t> 
   sb.data_alloc = decode_alloc_root(r);
   for (AllocListHead& lh : sb.server_meta_avail) lh = decode_list_head(r);
   for (AllocListHead& lh : sb.server_meta_freed) lh = decode_list_head(r);
+  sb.btree_fill = r.u32();
   // The payload always fits in a block; running out would mean the encoder and decoder differ.
   FS_ASSERT(r.ok() && r.position() == kSuperPayloadBytes);
   *out = sb;

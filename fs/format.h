@@ -178,11 +178,17 @@ struct SuperBlock {
   AllocRoot data_alloc;
   std::array<AllocListHead, 2> server_meta_avail;  // double-buffered server allocators
   std::array<AllocListHead, 2> server_meta_freed;
+  // Fill limit (bytes of entries per block) of the fs tree, the logs tree and the log trees,
+  // chosen at mkfs; 0 means a whole block. Smaller limits make deeper trees from fewer items,
+  // which is how tests and scenarios reach splits and joins at every level.
+  uint32_t btree_fill = 0;
   bool operator==(const SuperBlock&) const = default;
 };
 // Bytes of payload after the header; the rest of the block is zero.
 constexpr size_t kSuperPayloadBytes =
-    7 * 8 + 4 + 2 * kBtreeRootBytes + 3 * kAllocRootBytes + 4 * kAllocListHeadBytes;
+    7 * 8 + 4 + 2 * kBtreeRootBytes + 3 * kAllocRootBytes + 4 * kAllocListHeadBytes + 4;
+// The smallest btree_fill: two of the largest leaf entries (a 512-byte value) must fit a block.
+constexpr uint32_t kBtreeFillMin = 1100;
 
 // A whole kBlockSize block: header (magic kSuper, blkno kSuperBlkno), payload, zeros, sealed.
 std::vector<uint8_t> encode_super(const SuperBlock& sb);

@@ -6,6 +6,7 @@
 
 #include "fs/btree_block.h"
 #include "fs/btree_check.h"
+#include "fs/forest.h"
 #include "fs/format.h"
 #include "fs/items.h"
 #include "fs/meta_alloc.h"
@@ -116,6 +117,7 @@ struct TreeWalk {
   Owner owner;
   bool complete = true;
   std::vector<Item> items;
+  BtreeConfig config = {};  // fill bounds check_tree holds the tree to
 };
 
 class Fsck {
@@ -199,6 +201,13 @@ class Fsck {
           "data_blocks_total " + num(sb_.data_blocks_total) + " but the data image has " + num(data_.block_count) +
               " blocks");
     }
+    if (!btree_fill_valid(sb_.btree_fill)) {
+      add("super.geometry", kSuperBlkno, std::nullopt,
+          "btree_fill " + num(sb_.btree_fill) + " is neither 0 nor within " + num(kBtreeFillMin) + ".." +
+              num(kBtreeEntriesBytesMax) + " (trees are checked against whole blocks)");
+    } else {
+      forest_config_ = forest_btree_config(sb_.btree_fill);
+    }
     if (sb_.quorum_slot_count > kQuorumSlotsMax) {
       add("super.geometry", kSuperBlkno, std::nullopt,
           "quorum_slot_count " + num(sb_.quorum_slot_count) + " exceeds " + num(kQuorumSlotsMax));
@@ -272,7 +281,7 @@ class Fsck {
       if (!read_meta(ref.blkno, out)) return EIO;
       return block_check_errno(check_block(*out, BlockExpect{magic, sb_.fsid, ref.blkno, ref.seq}));
     };
-    std::string problem = check_tree(read, root, BtreeConfig{});
+    std::string problem = check_tree(read, root, w->config);
     if (!problem.empty()) add("btree.structure", 0, std::nullopt, w->name + ": " + problem);
   }
 
@@ -422,7 +431,7 @@ class Fsck {
   }
 
   void walk_metadata() {
-    fs_ = TreeWalk{"fs tree", Owner::kFsTree, true, {}};
+    fs_ = TreeWalk{"fs tree", Owner::kFsTree, true, {}, forest_config_};
     meta_bm_ = TreeWalk{"meta bitmap tree", Owner::kMetaBitmapTree, true, {}};
     data_bm_ = TreeWalk{"data bitmap tree", Owner::kDataBitmapTree, true, {}};
     walk_tree(sb_.fs_root, &fs_);
@@ -453,7 +462,7 @@ class Fsck {
 
   // Every log tree the logs tree records, walked and checked against its record.
   void walk_logs() {
-    logs_ = TreeWalk{"logs tree", Owner::kLogsTree, true, {}};
+    logs_ = TreeWalk{"logs tree", Owner::kLogsTree, true, {}, forest_config_};
     walk_tree(sb_.logs_root, &logs_);
     std::set<Key> seen;
     bool open_seen = false;  // for the rid being walked: its open tree (records are in key order)
@@ -475,7 +484,7 @@ class Fsck {
         add("logs.order", 0, k, "log tree " + key_string(k) + " comes after its mount's open log tree");
       }
       if (!v.finalized) open_seen = true;
-      LogWalk lw{TreeWalk{"log tree " + num(k.ino) + "." + num(k.first), Owner::kLogTree, true, {}}, v};
+      LogWalk lw{TreeWalk{"log tree " + num(k.ino) + "." + num(k.first), Owner::kLogTree, true, {}, forest_config_}, v};
       walk_tree(v.root, &lw.walk);
       if (lw.walk.complete) {
         uint64_t max_seq = 0;
@@ -875,6 +884,7 @@ class Fsck {
     TreeWalk walk;
     LogTreeValue v;
   };
+  BtreeConfig forest_config_ = {};  // fill bounds of the fs, logs and log trees (super.btree_fill)
   TreeWalk fs_, logs_, meta_bm_, data_bm_;
   std::vector<LogWalk> log_trees_;
   std::vector<const Item*> live_;  // merge_forest(): the filesystem's items, in key order

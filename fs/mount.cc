@@ -13,7 +13,8 @@ namespace {
 constexpr uint64_t kDataBlknoFirst = 1;
 }  // namespace
 
-sim::Errno mkfs(sim::Node& node, sim::DiskHandle& meta, sim::DiskHandle& data, uint64_t fsid) {
+sim::Errno mkfs(sim::Node& node, sim::DiskHandle& meta, sim::DiskHandle& data, uint64_t fsid, uint32_t btree_fill) {
+  if (!btree_fill_valid(btree_fill)) return EINVAL;
   const uint64_t meta_blocks = meta.block_count();
   const uint64_t data_blocks = data.block_count();
   const uint64_t first = kMetaBlknoFirstAllocatable;
@@ -29,6 +30,7 @@ sim::Errno mkfs(sim::Node& node, sim::DiskHandle& meta, sim::DiskHandle& data, u
   sb.inode_count = 1;
   sb.meta_blocks_total = meta_blocks;
   sb.data_blocks_total = data_blocks;
+  sb.btree_fill = btree_fill;
 
   MountConfig cfg;
   cfg.timer = false;
@@ -53,8 +55,9 @@ Mount::Mount(sim::Node& node, sim::DiskHandle& meta, sim::DiskHandle& data, Moun
   cache_ = std::make_unique<BlockCache>(meta, sb.fsid, cfg.cache_blocks);
   meta_ = std::make_unique<MetaAlloc>(*cache_, sb);
   data_alloc_ = std::make_unique<BitmapAlloc>(*cache_, meta_->btree_allocator(), kAllocData, sb.data_alloc);
-  fs_tree_ = std::make_unique<Btree>(*cache_, meta_->btree_allocator(), sb.fs_root);
-  logs_tree_ = std::make_unique<Btree>(*cache_, meta_->btree_allocator(), sb.logs_root);
+  fs_tree_ = std::make_unique<Btree>(*cache_, meta_->btree_allocator(), sb.fs_root, forest_btree_config(sb.btree_fill));
+  logs_tree_ =
+      std::make_unique<Btree>(*cache_, meta_->btree_allocator(), sb.logs_root, forest_btree_config(sb.btree_fill));
   items_ = std::make_unique<ItemCache>(forest_);
   if (sb.logs_root.height == 0) add_open_log_tree(1);  // mkfs
   if (cfg.bug == "reuse_before_commit") meta_->plant_reuse_before_commit();
@@ -71,6 +74,7 @@ sim::Errno Mount::open(sim::Node& node, sim::DiskHandle& meta, sim::DiskHandle& 
   // A different layout must not be interpreted with this binary's rules.
   if (sb.format_version != kFormatVersion || sb.format_hash != format_hash()) return EINVAL;
   if (sb.meta_blocks_total != meta.block_count() || sb.data_blocks_total != data.block_count()) return EINVAL;
+  if (!btree_fill_valid(sb.btree_fill)) return EINVAL;
   std::unique_ptr<Mount> m(new Mount(node, meta, data, cfg, sb));
   e = m->meta_->load();
   if (!e) e = m->load_log_trees();
@@ -178,7 +182,7 @@ sim::Errno Mount::do_commit() {
 void Mount::add_open_log_tree(uint64_t nr) {
   LogTree l;
   l.nr = nr;
-  l.tree = std::make_unique<Btree>(*cache_, meta_->btree_allocator(), BtreeRoot{});
+  l.tree = std::make_unique<Btree>(*cache_, meta_->btree_allocator(), BtreeRoot{}, forest_btree_config(sb_.btree_fill));
   logs_.push_back(std::move(l));
   forest_changed();
 }
@@ -203,7 +207,7 @@ sim::Errno Mount::load_log_trees() {
       bad = true;
       return false;
     }
-    l.tree = std::make_unique<Btree>(*cache_, meta_->btree_allocator(), l.v.root);
+    l.tree = std::make_unique<Btree>(*cache_, meta_->btree_allocator(), l.v.root, forest_btree_config(sb_.btree_fill));
     l.recorded = true;
     logs_.push_back(std::move(l));
     return true;

@@ -92,8 +92,10 @@ inline const char* const kPlantedBugs[] = {"reuse_before_commit", "no_data_flush
                                            "rmdir_not_empty",     "leak_on_delete",     "truncate_no_reserve",
                                            "merge_resume_skips",  "merge_drops_deletions", "read_stale_region"};
 
-// Writes a fresh filesystem. Runs in a task (it does I/O).
-sim::Errno mkfs(sim::Node& node, sim::DiskHandle& meta, sim::DiskHandle& data, uint64_t fsid);
+// Writes a fresh filesystem. Runs in a task (it does I/O). btree_fill: the fill limit of the
+// forest's trees (SuperBlock::btree_fill; 0 for whole blocks); EINVAL when out of range.
+sim::Errno mkfs(sim::Node& node, sim::DiskHandle& meta, sim::DiskHandle& data, uint64_t fsid,
+                uint32_t btree_fill = 0);
 
 struct MountStats {
   uint64_t commits = 0;
@@ -189,7 +191,7 @@ class Mount {
   const std::vector<LogTree>& log_trees() const { return logs_; }
 
  private:
-  friend sim::Errno mkfs(sim::Node&, sim::DiskHandle&, sim::DiskHandle&, uint64_t);
+  friend sim::Errno mkfs(sim::Node&, sim::DiskHandle&, sim::DiskHandle&, uint64_t, uint32_t);
   Mount(sim::Node& node, sim::DiskHandle& meta, sim::DiskHandle& data, MountConfig cfg, const SuperBlock& sb);
   sim::Errno do_commit();
   sim::Errno load_log_trees();

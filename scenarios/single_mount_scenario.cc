@@ -161,7 +161,7 @@ void SingleMountScenario::boot(sim::Node& node) {
   mh_ = meta_->attach(node);
   dh_ = data_->attach(node);
   while (!formatted_) {
-    sim::Errno e = fs::mkfs(node, *mh_, *dh_, 0x51f5);
+    sim::Errno e = fs::mkfs(node, *mh_, *dh_, 0x51f5, static_cast<uint32_t>(params_.integer("btree_fill")));
     if (!e) {
       formatted_ = true;
       break;
@@ -300,6 +300,10 @@ std::vector<ParamSpec> single_mount_params() {
                  "accept ENOSPC from any operation as 'not done' (for small devices; off: ENOSPC is a mismatch)"),
       duration_param("commit_interval", 100 * kMillisecond, 1 * kMillisecond, 10 * kSecond, "the mount's commit timer"),
       int_param("dirty_items_max", 64, 1, 100000, "dirty items that make an operation commit"),
+      // Small blocks: trees three or four levels deep, so splits, joins and root changes happen at
+      // every level within a run.
+      int_param("btree_fill", 1100, 0, 4060,
+                "entry bytes per block of the fs, logs and log trees (0: whole 4 KiB blocks, else >= 1100)"),
       // Small, so that every run finalizes and merges log trees, and crashes land mid-merge.
       int_param("log_finalize_items", 48, 1, 1 << 20, "log tree items that finalize it for merging into the fs tree"),
       int_param("merge_blocks_per_commit", 6, 1, 1 << 20, "new fs tree blocks one commit's merge step may write"),
@@ -335,6 +339,11 @@ ScenarioInfo single_mount_scenario_info() {
         uint64_t total = 0;
         for (int k = 0; k < FsOp::kKinds; ++k) total += static_cast<uint64_t>(p.integer(weight_param(k)));
         if (total == 0) return std::string("at /params/weight_create: every operation weight is 0: nothing to run");
+        const int64_t fill = p.integer("btree_fill");
+        if (fill != 0 && fill < simfs::fs::kBtreeFillMin) {
+          return "at /params/btree_fill: " + std::to_string(fill) + " is below the smallest fill limit " +
+                 std::to_string(simfs::fs::kBtreeFillMin) + " (or 0 for whole blocks)";
+        }
         return std::string();
       }};
 }

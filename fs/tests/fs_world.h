@@ -41,7 +41,7 @@ struct FsWorld {
   }
   // In a task: mkfs, then mount with cfg.
   sim::Errno mkfs_and_mount(MountConfig cfg = test_config()) {
-    sim::Errno e = mkfs(n, *mh, *dh, 0x5eed);
+    sim::Errno e = mkfs(n, *mh, *dh, 0x5eed, btree_fill);
     if (e) return e;
     return remount(cfg);
   }
@@ -69,6 +69,7 @@ struct FsWorld {
     return c;
   }
 
+  uint32_t btree_fill = 0;  // mkfs: the forest's fill limit (0: whole blocks)
   sim::Simulation s;
   sim::Node& n;
   sim::BlockDevice meta;

@@ -977,5 +977,37 @@ TEST(Fsck, LogTreeBlockAlsoInTheFsTree) {
   EXPECT_TRUE(r.has("meta.double")) << format_report(r);
 }
 
+
+TEST(Fsck, SmallFillLimitImageIsCleanAndABadLimitIsReported) {
+  FsWorld w(41);
+  w.btree_fill = kBtreeFillMin;
+  w.run([&] {
+    ASSERT_EQ(w.mkfs_and_mount(), 0);
+    for (int i = 0; i < 300; ++i) {
+      uint64_t f = 0;
+      ASSERT_EQ(w.vfs->create(kRootIno, "file-" + std::to_string(i), 0644, &f), 0);
+    }
+    ASSERT_EQ(w.vfs->sync(), 0);
+    sim::LockGuard g(w.mount->mutex());
+    ASSERT_EQ(w.mount->merge_logs(), 0);
+    ASSERT_GE(w.mount->fs_tree().root().height, 3);
+  });
+  Images im;
+  im.meta = image_of(w.meta);
+  im.data = image_of(w.data);
+  FsckReport r = im.check();
+  EXPECT_TRUE(r.clean()) << format_report(r);
+  // The same trees judged against whole blocks are underfull: fsck must use the super's limit.
+  SuperBlock sb = super_of(im.meta);
+  sb.btree_fill = 0;
+  put_super(im.meta, sb);
+  r = im.check();
+  EXPECT_TRUE(r.has("btree.structure")) << format_report(r);
+  sb.btree_fill = 17;
+  put_super(im.meta, sb);
+  r = im.check();
+  EXPECT_TRUE(r.has("super.geometry")) << format_report(r);
+}
+
 }  // namespace
 }  // namespace simfs::fs

@@ -165,5 +165,44 @@ TEST(LogTrees, DeletionItemsHideMergedItemsUntilTheirOwnMerge) {
   expect_fsck_clean(w);
 }
 
+// A small fill limit (SuperBlock::btree_fill) makes the fs tree three levels deep from a few
+// hundred files; fsck holds the trees to that limit, and a remount keeps it.
+TEST(LogTrees, SmallFillLimitMakesDeepTreesThatStayWithinIt) {
+  FsWorld w(4);
+  w.btree_fill = kBtreeFillMin;
+  w.run([&] {
+    ASSERT_EQ(w.mkfs_and_mount(), 0);
+    EXPECT_EQ(w.mount->super().btree_fill, kBtreeFillMin);
+    EXPECT_EQ(w.mount->fs_tree().config().entries_bytes_max, kBtreeFillMin);
+    for (int i = 0; i < 600; ++i) {
+      uint64_t ino = 0;
+      ASSERT_EQ(w.vfs->create(kRootIno, name(i), 0644, &ino), 0);
+      ASSERT_EQ(w.vfs->setxattr(ino, "user.x", std::string(100, 'x')), 0);
+      if (i % 3 == 0) {
+        ASSERT_EQ(w.vfs->unlink(kRootIno, name(i / 2)), 0);  // i / 2: each one once
+      }
+    }
+    sim::LockGuard g(w.mount->mutex());
+    ASSERT_EQ(w.mount->merge_logs(), 0);
+    EXPECT_GE(w.mount->fs_tree().root().height, 3);
+  });
+  expect_fsck_clean(w);
+  w.run([&] {
+    ASSERT_EQ(w.remount(), 0);
+    EXPECT_EQ(w.mount->fs_tree().config().entries_bytes_max, kBtreeFillMin);
+    uint64_t ino = 0;
+    EXPECT_EQ(w.vfs->lookup(kRootIno, name(599), &ino), 0);
+  });
+}
+
+TEST(LogTrees, FillLimitOutOfRangeIsRefused) {
+  FsWorld w(5);
+  w.run([&] {
+    EXPECT_EQ(mkfs(w.n, *w.mh, *w.dh, 1, kBtreeFillMin - 1), EINVAL);
+    EXPECT_EQ(mkfs(w.n, *w.mh, *w.dh, 1, kBtreeEntriesBytesMax + 1), EINVAL);
+    EXPECT_EQ(mkfs(w.n, *w.mh, *w.dh, 1, kBtreeEntriesBytesMax), 0);
+  });
+}
+
 }  // namespace
 }  // namespace simfs::fs
