@@ -484,6 +484,14 @@ class Fsck {
         add("logs.order", 0, k, "log tree " + key_string(k) + " comes after its mount's open log tree");
       }
       if (!v.finalized) open_seen = true;
+      if (!v.finalized && v.merge_next != Key::min()) {
+        add("logs.merge_next", 0, k, "open log tree " + key_string(k) + " has a merge position (only finalized trees merge)");
+      }
+      if (v.max_seq > sb_.server_seq) {
+        add("logs.seq", 0, k,
+            "log tree record " + key_string(k) + " has max_seq " + num(v.max_seq) + " beyond the super's server_seq " +
+                num(sb_.server_seq));
+      }
       LogWalk lw{TreeWalk{"log tree " + num(k.ino) + "." + num(k.first), Owner::kLogTree, true, {}, forest_config_}, v};
       walk_tree(v.root, &lw.walk);
       if (lw.walk.complete) {
@@ -520,6 +528,22 @@ class Fsck {
         continue;
       }
       win.emplace(it.key, &it);  // a repeated key: btree.structure says so
+    }
+    // A finalized tree's items below its merge position are in the fs tree already: a put at
+    // its seq or newer, a deletion as an absent key (or one written again later).
+    for (const LogWalk& l : log_trees_) {
+      if (!l.v.finalized) continue;
+      for (const Item& it : l.walk.items) {
+        if (!(it.key < l.v.merge_next)) break;  // items are in key order
+        auto f = win.find(it.key);
+        const bool held = f != win.end();
+        const bool ok = it.deletion ? !held || f->second->seq > it.seq : held && f->second->seq >= it.seq;
+        if (!ok) {
+          add("logs.unmerged", 0, it.key,
+              l.walk.name + (it.deletion ? ": a deletion" : ": an item") + " with seq " + num(it.seq) +
+                  " below the merge position is not reflected in the fs tree");
+        }
+      }
     }
     for (const LogWalk& l : log_trees_) {
       for (const Item& it : l.walk.items) {
@@ -816,7 +840,7 @@ class Fsck {
     }
     if (r_.counts.inodes != sb_.inode_count) {
       add("super.inode_count", 0, std::nullopt,
-          "the super counts " + num(sb_.inode_count) + " inodes but the fs tree holds " + num(r_.counts.inodes));
+          "the super counts " + num(sb_.inode_count) + " inodes but the filesystem holds " + num(r_.counts.inodes));
     }
     for (uint64_t ino : orphans) {
       ++r_.counts.orphans;

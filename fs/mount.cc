@@ -225,24 +225,27 @@ sim::Errno Mount::load_log_trees() {
 sim::Errno Mount::merge_step() {
   if (logs_.size() < 2) return 0;  // only the open tree
   LogTree& f = logs_.front();
-  // Stay out of the space the reserve keeps for commits; one key may overshoot the budget by a
-  // path copy and a split per level.
-  const uint64_t overshoot = 2u * (fs_tree_->root().height + 1u) + 1u;
-  const uint64_t floor = cfg_.meta_reserve / 4 + overshoot;
-  const uint64_t free = meta_->free_blocks();
-  if (free <= floor) return 0;
-  const size_t budget = force_merge_ ? static_cast<size_t>(free - floor)
-                                     : std::min<size_t>(cfg_.merge_blocks_per_commit, free - floor);
   constexpr size_t kBatchItems = 512;
   std::vector<Item> batch;
   const bool drop_deletions = cfg_.bug == "merge_drops_deletions";
   Key batch_last = f.v.merge_next;
+  bool seen_any = false;
   sim::Errno e = f.tree->for_each(f.v.merge_next, Key::max(), [&](const Item& it) {
+    seen_any = true;
     batch_last = it.key;
     if (!(it.deletion && drop_deletions)) batch.push_back(it);  // BUG (planted) when dropped
     return batch.size() < kBatchItems;
   });
   if (e) return e;
+  // Stay out of the space the reserve keeps for commits; one key may overshoot the budget by a
+  // path copy and a split per level. (Freeing a fully merged tree needs no space: below.)
+  const uint64_t overshoot = 2u * (fs_tree_->root().height + 1u) + 1u;
+  const uint64_t floor = cfg_.meta_reserve / 4 + overshoot;
+  const uint64_t free = meta_->free_blocks();
+  if (seen_any && free <= floor) return 0;
+  const size_t budget = !seen_any    ? 0
+                        : force_merge_ ? static_cast<size_t>(free - floor)
+                                       : std::min<size_t>(cfg_.merge_blocks_per_commit, free - floor);
   if (!batch.empty()) {
     MergeResult r;
     e = fs_tree_->merge(batch, MergeOptions{budget, false}, &r);
@@ -298,17 +301,25 @@ sim::Errno Mount::write_log_records() {
 }
 
 sim::Errno Mount::merge_logs() {
-  // Each pass merges a whole tree unless space is short; bounded so a stuck merge cannot loop.
-  for (int pass = 0; pass < 64; ++pass) {
+  // Each pass merges a batch of the oldest finalized tree (or finalizes the open one). Passes
+  // go on while they make progress; a pass that changes nothing means space is short.
+  for (;;) {
     if (failed_) return failed_;
     if (logs_.size() == 1 && logs_.back().v.item_count == 0 && items_->dirty_count() == 0) return 0;
+    const size_t trees = logs_.size();
+    const uint64_t first_nr = logs_.front().nr;
+    const Key first_next = logs_.front().v.merge_next;
+    const bool first_finalized = logs_.front().v.finalized;
     force_merge_ = true;
     dirty_ = true;
     sim::Errno e = commit();
     force_merge_ = false;
     if (e) return e;
+    if (logs_.size() == trees && logs_.front().nr == first_nr && logs_.front().v.merge_next == first_next &&
+        logs_.front().v.finalized == first_finalized) {
+      return ENOSPC;
+    }
   }
-  return ENOSPC;
 }
 
 void Mount::fail(sim::Errno cause) {

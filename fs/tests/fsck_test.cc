@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -1007,6 +1008,47 @@ TEST(Fsck, SmallFillLimitImageIsCleanAndABadLimitIsReported) {
   put_super(im.meta, sb);
   r = im.check();
   EXPECT_TRUE(r.has("super.geometry")) << format_report(r);
+}
+
+
+TEST(Fsck, MergedPrefixMissingFromTheFsTree) {
+  std::vector<Mount::LogTree> logs;
+  Images im = log_images(&logs);
+  ASSERT_EQ(logs.size(), 2u);
+  // An item the finalized tree has already merged, taken out of the fs tree: the forest still
+  // reads it from the log tree, so only the merge-position check can see it.
+  const BtreeRoot fs_root = super_of(im.meta).fs_root;
+  std::map<Key, Item> fs_items;
+  for (const Item& it : items_of(im.meta, fs_root)) fs_items[it.key] = it;
+  bool found = false;
+  Key victim;
+  for (const Item& it : items_of(im.meta, logs.front().v.root)) {
+    if (!(it.key < logs.front().v.merge_next)) break;
+    auto f = fs_items.find(it.key);
+    if (!it.deletion && f != fs_items.end() && f->second.seq == it.seq) {
+      victim = it.key;
+      found = true;
+    }
+  }
+  ASSERT_TRUE(found) << "no merged item to remove";
+  erase_item(im.meta, fs_root, victim);
+  FsckReport r = im.check();
+  EXPECT_TRUE(r.has("logs.unmerged")) << format_report(r);
+}
+
+TEST(Fsck, OpenLogTreeWithAMergePosition) {
+  std::vector<Mount::LogTree> logs;
+  Images im = log_images(&logs);
+  ASSERT_EQ(logs.size(), 2u);
+  change_log_record(im, logs.back(), [](LogTreeValue& v) { v.merge_next = inode_key(5); });
+  FsckReport r = im.check();
+  EXPECT_TRUE(r.has("logs.merge_next")) << format_report(r);
+  change_log_record(im, logs.back(), [](LogTreeValue& v) {
+    v.merge_next = Key::min();
+    v.max_seq = UINT64_MAX / 2;
+  });
+  r = im.check();
+  EXPECT_TRUE(r.has("logs.seq")) << format_report(r);
 }
 
 }  // namespace
