@@ -120,6 +120,8 @@ sim::Errno Mount::do_commit() {
   LogTree& open = logs_.back();
   uint64_t added = 0;
   sim::Errno e = items_->write_dirty(*open.tree, item_seq, &added);
+  // The first change after a commit copies the root (copy-on-write), so a root unchanged
+  // since the record means nothing was written.
   if (!e && open.tree->root() != open.v.root) {
     open.v.root = open.tree->root();
     open.v.item_count += added;

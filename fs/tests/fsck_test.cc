@@ -53,8 +53,13 @@ struct Images {
 // With `merge`, every log tree is merged into the fs tree at the end (tests that edit fs tree
 // items want that); without, the items stay spread over the fs tree and the log trees, with a
 // finalized tree part way through its merge (`logs` then holds the mount's log trees).
-Images make_images(uint64_t seed, int extra_files = 0, bool merge = true,
-                   std::vector<Mount::LogTree>* logs = nullptr) {
+// The mount's log trees as their records say, oldest first.
+struct LogRecord {
+  uint64_t nr = 0;
+  LogTreeValue v;
+};
+
+Images make_images(uint64_t seed, int extra_files = 0, bool merge = true, std::vector<LogRecord>* logs = nullptr) {
   FsWorld w(seed);
   Images im;
   w.run([&] {
@@ -121,7 +126,7 @@ Images make_images(uint64_t seed, int extra_files = 0, bool merge = true,
         ASSERT_EQ(v.sync(), 0);
       }
       if (logs) {
-        for (const Mount::LogTree& l : w.mount->log_trees()) logs->push_back({l.nr, l.v, nullptr, l.recorded});
+        for (const Mount::LogTree& l : w.mount->log_trees()) logs->push_back({l.nr, l.v});
       }
       return;
     }
@@ -877,20 +882,22 @@ RC_GTEST_PROP(FsckProperty, TruncatedOrFailingImagesNeverCrash, ()) {
 // ---- log trees ----
 
 // Images whose items are spread over the fs tree, a finalized log tree part way through its
-// merge and the open log tree.
-Images log_images(std::vector<Mount::LogTree>* logs) {
-  Images im = make_images(40, 120, /*merge=*/false, logs);
-  EXPECT_EQ(logs->size(), 2u) << "the workload should leave a finalized tree mid-merge";
-  if (logs->size() == 2) {
-    EXPECT_TRUE(logs->front().v.finalized);
-    EXPECT_NE(logs->front().v.merge_next, Key::min()) << "the merge should have started";
-    EXPECT_GT(logs->back().v.item_count, 0u);
-  }
-  EXPECT_GT(super_of(im.meta).fs_root.height, 0);
-  return im;
+// merge and the open log tree, with the two trees' records. Built once; each test edits a copy.
+struct LogImages {
+  Images im;
+  std::vector<LogRecord> logs;
+};
+
+const LogImages& log_images() {
+  static const LogImages built = [] {
+    LogImages l;
+    l.im = make_images(40, 120, /*merge=*/false, &l.logs);
+    return l;
+  }();
+  return built;
 }
 
-void change_log_record(Images& im, const Mount::LogTree& l, const std::function<void(LogTreeValue&)>& change) {
+void change_log_record(Images& im, const LogRecord& l, const std::function<void(LogTreeValue&)>& change) {
   change_item(im.meta, super_of(im.meta).logs_root, log_tree_key(1, l.nr), [&](std::vector<uint8_t>& v) {
     LogTreeValue lv;
     ASSERT_TRUE(decode_log_tree(v, &lv));
@@ -900,16 +907,19 @@ void change_log_record(Images& im, const Mount::LogTree& l, const std::function<
 }
 
 TEST(Fsck, ItemsSpreadOverLogTreesAreClean) {
-  std::vector<Mount::LogTree> logs;
-  Images im = log_images(&logs);
+  auto [im, logs] = log_images();
+  ASSERT_EQ(logs.size(), 2u) << "the workload should leave a finalized tree mid-merge";
+  EXPECT_TRUE(logs.front().v.finalized);
+  EXPECT_NE(logs.front().v.merge_next, Key::min()) << "the merge should have started";
+  EXPECT_GT(logs.back().v.item_count, 0u);
+  EXPECT_GT(super_of(im.meta).fs_root.height, 0);
   FsckReport r = im.check();
   EXPECT_TRUE(r.clean()) << format_report(r);
   EXPECT_GT(r.counts.inodes, 100u);
 }
 
 TEST(Fsck, LogTreeRecordThatDisagreesWithItsTree) {
-  std::vector<Mount::LogTree> logs;
-  Images im = log_images(&logs);
+  auto [im, logs] = log_images();
   ASSERT_EQ(logs.size(), 2u);
   Images a = im;
   change_log_record(a, logs.back(), [](LogTreeValue& v) { v.item_count += 1; });
@@ -928,8 +938,7 @@ TEST(Fsck, LogTreeRecordThatDisagreesWithItsTree) {
 }
 
 TEST(Fsck, OlderLogTreeStillOpen) {
-  std::vector<Mount::LogTree> logs;
-  Images im = log_images(&logs);
+  auto [im, logs] = log_images();
   ASSERT_EQ(logs.size(), 2u);
   change_log_record(im, logs.front(), [](LogTreeValue& v) { v.finalized = false; });
   FsckReport r = im.check();
@@ -937,8 +946,7 @@ TEST(Fsck, OlderLogTreeStillOpen) {
 }
 
 TEST(Fsck, DeletionItemInALogTreeHidesTheItemBelow) {
-  std::vector<Mount::LogTree> logs;
-  Images im = log_images(&logs);
+  auto [im, logs] = log_images();
   ASSERT_EQ(logs.size(), 2u);
   // Turn the open log tree's newest live inode item into a deletion: its entries now name an
   // inode that does not exist.
@@ -965,8 +973,7 @@ TEST(Fsck, DeletionItemInALogTreeHidesTheItemBelow) {
 }
 
 TEST(Fsck, LogTreeBlockAlsoInTheFsTree) {
-  std::vector<Mount::LogTree> logs;
-  Images im = log_images(&logs);
+  auto [im, logs] = log_images();
   ASSERT_EQ(logs.size(), 2u);
   // The open log tree's root also referenced from the logs tree's view of the finalized tree.
   change_log_record(im, logs.front(), [&](LogTreeValue& v) {
@@ -1012,8 +1019,7 @@ TEST(Fsck, SmallFillLimitImageIsCleanAndABadLimitIsReported) {
 
 
 TEST(Fsck, MergedPrefixMissingFromTheFsTree) {
-  std::vector<Mount::LogTree> logs;
-  Images im = log_images(&logs);
+  auto [im, logs] = log_images();
   ASSERT_EQ(logs.size(), 2u);
   // An item the finalized tree has already merged, taken out of the fs tree: the forest still
   // reads it from the log tree, so only the merge-position check can see it.
@@ -1037,8 +1043,7 @@ TEST(Fsck, MergedPrefixMissingFromTheFsTree) {
 }
 
 TEST(Fsck, OpenLogTreeWithAMergePosition) {
-  std::vector<Mount::LogTree> logs;
-  Images im = log_images(&logs);
+  auto [im, logs] = log_images();
   ASSERT_EQ(logs.size(), 2u);
   change_log_record(im, logs.back(), [](LogTreeValue& v) { v.merge_next = inode_key(5); });
   FsckReport r = im.check();
