@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "fs/mount.h"
-#include "fs/vfs.h"
+#include "fs/client/mount.h"
+#include "fs/vfs/vfs.h"
 #include "sim/block_device.h"
 #include "sim/simulation.h"
 
@@ -47,11 +47,11 @@ int64_t run_mix(Mix mix, int ops, bool traced) {
   int64_t done = 0;
   n.set_boot([&](sim::Node& node) {
     auto mh = meta.attach(node), dh = data.attach(node);
-    if (mkfs(node, *mh, *dh, 1)) return;
+    if (mkfs(NodeEnv(node), *mh, *dh, 1)) return;
     std::unique_ptr<Mount> m;
     MountConfig cfg;
     cfg.timer = false;
-    if (Mount::open(node, *mh, *dh, cfg, &m)) return;
+    if (Mount::open(NodeEnv(node), *mh, *dh, cfg, &m)) return;
     Vfs v(*m);
     uint64_t dir = 0, ino = 0;
     v.mkdir(kRootIno, "d", 0755, &dir);

@@ -3,7 +3,7 @@
 // the workload maintained. It sees only what a user could see: the namespace from the root.
 #pragma once
 
-#include "fs/vfs.h"
+#include "fs/vfs/vfs.h"
 #include "oracle/posix_model.h"
 
 namespace oracle {

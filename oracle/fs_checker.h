@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "fs/mount.h"
-#include "fs/vfs.h"
+#include "fs/client/mount.h"
+#include "fs/vfs/vfs.h"
 #include "oracle/posix_model.h"
 
 namespace oracle {

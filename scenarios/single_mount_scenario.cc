@@ -16,9 +16,9 @@
 #include <memory>
 #include <string>
 
-#include "fs/fsck.h"
-#include "fs/mount.h"
-#include "fs/vfs.h"
+#include "fs/fsck/fsck.h"
+#include "fs/client/mount.h"
+#include "fs/vfs/vfs.h"
 #include "oracle/fs_checker.h"
 #include "scenarios/nemesis.h"
 #include "scenarios/scenario.h"
@@ -69,7 +69,7 @@ class SingleMountScenario final : public Scenario {
     c.dirty_items_max = static_cast<size_t>(params_.integer("dirty_items_max"));
     c.log_finalize_items = static_cast<uint64_t>(params_.integer("log_finalize_items"));
     c.merge_blocks_per_commit = static_cast<size_t>(params_.integer("merge_blocks_per_commit"));
-    c.bug = bug_;
+    c.bugs = fs::BugSet::from_name(bug_);
     return c;
   }
 
@@ -132,7 +132,7 @@ bool SingleMountScenario::mount_with_retries(sim::Node& node) {
   // Transient read errors during the fault window are retried; outside it, a mount that fails
   // on a filesystem the last commit left consistent is a recovery bug.
   for (int attempt = 0;; ++attempt) {
-    sim::Errno e = fs::Mount::open(node, *mh_, *dh_, mount_config(), &mount_);
+    sim::Errno e = fs::Mount::open(fs::NodeEnv(node), *mh_, *dh_, mount_config(), &mount_);
     if (!e) {
       vfs_ = std::make_unique<fs::Vfs>(*mount_);
       e = vfs_->recover_orphans();
@@ -161,7 +161,7 @@ void SingleMountScenario::boot(sim::Node& node) {
   mh_ = meta_->attach(node);
   dh_ = data_->attach(node);
   while (!formatted_) {
-    sim::Errno e = fs::mkfs(node, *mh_, *dh_, 0x51f5, static_cast<uint32_t>(params_.integer("btree_fill")));
+    sim::Errno e = fs::mkfs(fs::NodeEnv(node), *mh_, *dh_, 0x51f5, static_cast<uint32_t>(params_.integer("btree_fill")));
     if (!e) {
       formatted_ = true;
       break;
@@ -324,7 +324,8 @@ std::vector<ParamSpec> single_mount_params() {
 }  // namespace
 
 ScenarioInfo single_mount_scenario_info() {
-  std::vector<std::string> bugs(std::begin(simfs::fs::kPlantedBugs), std::end(simfs::fs::kPlantedBugs));
+  std::vector<std::string> bugs;
+  for (const simfs::fs::BugInfo& b : simfs::fs::all_bugs()) bugs.push_back(b.name);
   bugs.push_back("no_restart");
   return ScenarioInfo{
       "single_mount",

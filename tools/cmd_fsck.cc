@@ -8,8 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "fs/fsck.h"
-#include "fs/key.h"
+#include "fs/fsck/fsck.h"
+#include "fs/format/key.h"
 #include "sim/block_device.h"
 #include "tools/cli.h"
 

@@ -1,7 +1,7 @@
 // fsck: a filesystem made by the VFS is clean; each kind of damage, made on purpose in the
 // durable image, is reported under its kind; damaged, random and truncated input never crashes
 // or hangs it.
-#include "fs/fsck.h"
+#include "fs/fsck/fsck.h"
 
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
@@ -13,10 +13,10 @@
 #include <string>
 #include <vector>
 
-#include "fs/btree_block.h"
-#include "fs/format.h"
-#include "fs/items.h"
-#include "fs/tests/fs_world.h"
+#include "fs/format/btree_block.h"
+#include "fs/format/format.h"
+#include "fs/format/items.h"
+#include "fs/testing/fs_world.h"
 
 namespace simfs::fs {
 namespace {

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "fs/fsck.h"
-#include "fs/tests/fs_world.h"
+#include "fs/fsck/fsck.h"
+#include "fs/testing/fs_world.h"
 
 namespace simfs::fs {
 namespace {
@@ -198,9 +198,9 @@ TEST(LogTrees, SmallFillLimitMakesDeepTreesThatStayWithinIt) {
 TEST(LogTrees, FillLimitOutOfRangeIsRefused) {
   FsWorld w(5);
   w.run([&] {
-    EXPECT_EQ(mkfs(w.n, *w.mh, *w.dh, 1, kBtreeFillMin - 1), EINVAL);
-    EXPECT_EQ(mkfs(w.n, *w.mh, *w.dh, 1, kBtreeEntriesBytesMax + 1), EINVAL);
-    EXPECT_EQ(mkfs(w.n, *w.mh, *w.dh, 1, kBtreeEntriesBytesMax), 0);
+    EXPECT_EQ(mkfs(NodeEnv(w.n), *w.mh, *w.dh, 1, kBtreeFillMin - 1), EINVAL);
+    EXPECT_EQ(mkfs(NodeEnv(w.n), *w.mh, *w.dh, 1, kBtreeEntriesBytesMax + 1), EINVAL);
+    EXPECT_EQ(mkfs(NodeEnv(w.n), *w.mh, *w.dh, 1, kBtreeEntriesBytesMax), 0);
   });
 }
 

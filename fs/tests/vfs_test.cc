@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "fs/tests/fs_world.h"
+#include "fs/testing/fs_world.h"
 
 namespace simfs::fs {
 namespace {

@@ -8,8 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "fs/format.h"
-#include "fs/tests/fs_world.h"
+#include "fs/format/format.h"
+#include "fs/testing/fs_world.h"
 #include "tools/subprocess.h"
 
 namespace tools {

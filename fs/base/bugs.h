@@ -1,0 +1,83 @@
+// Planted bugs: deliberately broken variants of the filesystem, each a real historical class of
+// bug, selected per run (`simfs run ... --bug NAME`) so that every invariant can be shown to fire.
+//
+// Contract:
+// - One X-macro list below names every bug: its enumerator, its command-line name and what it
+//   breaks. Code tests `cfg.bugs.has(Bug::kNoDataFlush)`; a misspelt enumerator does not
+//   compile, where a misspelt string silently disabled a bug.
+// - bug_from_name() maps a command-line name back; unknown names are nullopt, and callers turn
+//   them into a usage error.
+// - Every site that plants a bug says so with a `// BUG (planted)` comment.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+namespace simfs::fs {
+
+#define SIMFS_FS_BUGS(X)                                                                                       \
+  X(kReuseBeforeCommit, "reuse_before_commit",                                                                 \
+    "freed metadata blocks are handed out again in the same transaction, so the commit overwrites blocks the " \
+    "durable tree still uses")                                                                                 \
+  X(kNoDataFlush, "no_data_flush",                                                                             \
+    "the commit writes the super without flushing file data first, so committed extents can map data that "    \
+    "never reached the disk")                                                                                  \
+  X(kRenameDirNlink, "rename_dir_nlink", "renaming a directory to another parent forgets the '..' link count") \
+  X(kRmdirNotEmpty, "rmdir_not_empty", "rmdir removes a directory without checking that it is empty")         \
+  X(kLeakOnDelete, "leak_on_delete", "deleting an inode forgets to free its data blocks")                     \
+  X(kTruncateNoReserve, "truncate_no_reserve",                                                                 \
+    "a truncate into a durable block does not reserve the block it copies, so on a full device it fails half " \
+    "done and stops the mount")                                                                                \
+  X(kMergeResumeSkips, "merge_resume_skips",                                                                   \
+    "a merge step stopped by its budget records the end of its batch, not where it stopped, as where to "      \
+    "resume: the items between are lost")                                                                      \
+  X(kMergeDropsDeletions, "merge_drops_deletions",                                                             \
+    "the merge leaves deletion items out of its input, so a deleted item comes back once its log tree is "     \
+    "freed")                                                                                                   \
+  X(kReadStaleRegion, "read_stale_region",                                                                     \
+    "a read that crosses into the next extent region keeps using the first region's map")
+
+enum class Bug : uint8_t {
+#define SIMFS_BUG_ENUM(e, name, what) e,
+  SIMFS_FS_BUGS(SIMFS_BUG_ENUM)
+#undef SIMFS_BUG_ENUM
+      kCount
+};
+
+struct BugInfo {
+  Bug bug;
+  const char* name;
+  const char* what;
+};
+
+// Every planted bug of fs/, in declaration order.
+const std::vector<BugInfo>& all_bugs();
+const char* bug_name(Bug b);
+std::optional<Bug> bug_from_name(std::string_view name);
+
+// The bugs planted in one run (usually none or one).
+class BugSet {
+ public:
+  BugSet() = default;
+  static BugSet of(Bug b) {
+    BugSet s;
+    s.add(b);
+    return s;
+  }
+  // "" is no bug; a name that is not an fs/ bug (a scenario's own) plants nothing here.
+  static BugSet from_name(std::string_view name) {
+    std::optional<Bug> b = bug_from_name(name);
+    return b ? of(*b) : BugSet{};
+  }
+  void add(Bug b) { bits_ |= uint64_t{1} << static_cast<unsigned>(b); }
+  bool has(Bug b) const { return (bits_ >> static_cast<unsigned>(b)) & 1u; }
+  bool empty() const { return bits_ == 0; }
+
+ private:
+  static_assert(static_cast<unsigned>(Bug::kCount) <= 64);
+  uint64_t bits_ = 0;
+};
+
+}  // namespace simfs::fs
