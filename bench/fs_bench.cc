@@ -12,9 +12,11 @@
 #include <string>
 #include <vector>
 
-#include "fs/client/mount.h"
+#include "fs/cluster/node_stack.h"
+#include "fs/server/mkfs.h"
 #include "fs/vfs/vfs.h"
 #include "sim/block_device.h"
+#include "sim/network.h"
 #include "sim/simulation.h"
 
 namespace {
@@ -44,15 +46,20 @@ int64_t run_mix(Mix mix, int ops, bool traced) {
   if (traced) s.trace().set_sink(&null_out);
   sim::Node& n = s.add_node("n");
   sim::BlockDevice meta(s, 0, "meta", dev(65536)), data(s, 1, "data", dev(65536));
+  sim::Network net(s);
   int64_t done = 0;
+  // The smallest cluster: the server and one mount on one node, over the network.
+  NodeStackConfig nc;
+  nc.fsid = 1;
+  nc.server_address = sim::Address{0, kServerPort};
+  nc.mount.timer = false;
+  NodeStack stack(n, net, meta, data, nc);
   n.set_boot([&](sim::Node& node) {
-    auto mh = meta.attach(node), dh = data.attach(node);
-    if (mkfs(NodeEnv(node), *mh, *dh, 1)) return;
-    std::unique_ptr<Mount> m;
-    MountConfig cfg;
-    cfg.timer = false;
-    if (Mount::open(NodeEnv(node), *mh, *dh, cfg, &m)) return;
-    Vfs v(*m);
+    stack.attach();
+    if (mkfs(NodeEnv(node), stack.meta_handle(), stack.data_handle(), 1)) return;
+    if (stack.start_server() || stack.mount(1)) return;
+    Vfs& v = stack.vfs();
+    Mount* m = &stack.mount();
     uint64_t dir = 0, ino = 0;
     v.mkdir(kRootIno, "d", 0755, &dir);
     std::vector<uint8_t> buf(4096, 7), out;
@@ -96,6 +103,7 @@ int64_t run_mix(Mix mix, int ops, bool traced) {
     }
     v.sync();
     m->unmount();
+    node.crash();  // the server's workers end with the node
   });
   n.start();
   s.run(sim::kTimeNever);

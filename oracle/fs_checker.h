@@ -52,7 +52,7 @@ class FsChecker {
   uint64_t enospc_accepted() const { return enospc_; }
   // Runs op on vfs and the model. Returns "" or a description of the mismatch. *io_error is
   // set when the filesystem answered EIO and allow_eio is on.
-  std::string step(simfs::fs::Vfs& vfs, const simfs::fs::Mount& mount, const FsOp& op, bool* io_error = nullptr);
+  std::string step(simfs::fs::Vfs& vfs, simfs::fs::Mount& mount, const FsOp& op, bool* io_error = nullptr);
   // A crash happened; `last` is the dead mount's stats: which operations were durable and
   // which were being committed when it stopped.
   void crash_seen(const simfs::fs::MountStats& last);

@@ -207,6 +207,11 @@ namespace this_task {
 inline Time now() { return Scheduler::current_scheduler()->now(); }
 inline void sleep(Duration d) { Scheduler::current_scheduler()->sleep(d); }
 inline void yield() { Scheduler::current_scheduler()->yield(); }
+// The running task's id (0 outside any task).
+inline TaskId id() {
+  Task* t = Scheduler::current();
+  return t ? t->id() : 0;
+}
 }  // namespace this_task
 
 }  // namespace sim

@@ -21,11 +21,15 @@ declare -A allow=(
   [fs/alloc]="sim fs/base fs/format fs/block fs/btree"
   [fs/forest]="sim fs/base fs/format fs/block fs/btree"
   [fs/lock]="sim fs/base fs/format"
-  [fs/client]="sim fs/base fs/format fs/block fs/btree fs/alloc fs/forest fs/lock"
-  [fs/vfs]="sim fs/base fs/format fs/block fs/btree fs/alloc fs/forest fs/lock fs/client"
+  [fs/proto]="sim fs/base fs/format fs/lock"
+  [fs/net]="sim fs/base fs/format fs/lock fs/proto"
+  [fs/server]="sim fs/base fs/format fs/block fs/btree fs/alloc fs/forest fs/lock fs/proto fs/net"
+  [fs/client]="sim fs/base fs/format fs/block fs/btree fs/alloc fs/forest fs/lock fs/proto fs/net"
+  [fs/vfs]="sim fs/base fs/format fs/block fs/btree fs/alloc fs/forest fs/lock fs/proto fs/net fs/client"
+  [fs/cluster]="sim fs/base fs/format fs/block fs/btree fs/alloc fs/forest fs/lock fs/proto fs/net fs/server fs/client fs/vfs"
   [fs/fsck]="sim fs/base fs/format fs/block fs/btree fs/alloc fs/forest"
-  [fs/testing]="sim fs/base fs/format fs/block fs/btree fs/alloc fs/forest fs/lock fs/client fs/vfs"
-  [fs]="sim fs/base fs/format fs/block fs/btree fs/alloc fs/forest fs/lock fs/client fs/vfs fs/fsck fs/testing"
+  [fs/testing]="sim fs/base fs/format fs/block fs/btree fs/alloc fs/forest fs/lock fs/proto fs/net fs/server fs/client fs/vfs"
+  [fs]="sim fs/base fs/format fs/block fs/btree fs/alloc fs/forest fs/lock fs/proto fs/net fs/server fs/client fs/vfs fs/cluster fs/fsck fs/testing"
   [oracle]="sim fs"
   [scenarios]="sim fs oracle"
   [tools]="sim fs oracle scenarios"
@@ -34,6 +38,7 @@ declare -A allow=(
 )
 # Tests that need more than their folder's sources may see (they build whole filesystems).
 declare -A allow_tests=(
+  [fs/cluster]="sim fs/base fs/format fs/block fs/btree fs/alloc fs/forest fs/lock fs/proto fs/net fs/server fs/client fs/vfs"
   [fs/fsck]="fs/client fs/vfs"
 )
 

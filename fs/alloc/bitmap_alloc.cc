@@ -86,6 +86,75 @@ sim::Errno BitmapAlloc::free_range(uint64_t start, uint64_t len) {
   return 0;
 }
 
+sim::Errno BitmapAlloc::take(uint64_t want, std::vector<Run>* out) {
+  uint64_t region = 0;
+  bool wrapped = false;
+  // Bounded: each pass consumes a region item or stops.
+  while (want > 0 && free_count_ > 0) {
+    Item it;
+    sim::Errno e = tree_.next(bitmap_key(id_, region), &it);
+    const bool none = e == ENOENT || (e == 0 && (it.key.zone != kZoneAlloc || it.key.ino != id_ ||
+                                                  it.key.type != kTypeBitmap));
+    if (none) {
+      if (wrapped) return EIO;  // the count says blocks are free, but no bitmap has one
+      wrapped = true;
+      region = 0;
+      continue;
+    }
+    if (e) return e;
+    if (it.value.size() != kBitmapBytes) return EIO;
+    uint64_t taken = 0;
+    for (uint32_t i = 0; i < kBitmapRegionBlocks && want > 0; ++i) {
+      if (!test_bit(it.value, i)) continue;
+      clear_bit(it.value, i);
+      const uint64_t b = it.key.first * kBitmapRegionBlocks + i;
+      if (!out->empty() && out->back().start + out->back().len == b) {
+        ++out->back().len;
+      } else {
+        out->push_back(Run{b, 1});
+      }
+      --want;
+      ++taken;
+    }
+    if (taken == 0) return EIO;  // an item with no free bit is never stored
+    e = all_clear(it.value) ? tree_.erase(it.key) : tree_.update(it);
+    if (e) return e;
+    free_count_ -= taken;
+    region = it.key.first + 1;
+  }
+  return 0;
+}
+
+sim::Errno BitmapAlloc::collect(std::vector<Run>* out) {
+  const Key first = bitmap_key(id_, 0), last = bitmap_key(id_, UINT64_MAX);
+  bool bad = false;
+  sim::Errno e = tree_.for_each(first, last, [&](const Item& it) {
+    if (it.value.size() != kBitmapBytes) {
+      bad = true;
+      return false;
+    }
+    for (uint32_t i = 0; i < kBitmapRegionBlocks; ++i) {
+      if (!test_bit(it.value, i)) continue;
+      const uint64_t b = it.key.first * kBitmapRegionBlocks + i;
+      if (!out->empty() && out->back().start + out->back().len == b) {
+        ++out->back().len;
+      } else {
+        out->push_back(Run{b, 1});
+      }
+    }
+    return true;
+  });
+  if (e) return e;
+  return bad ? EIO : 0;
+}
+
+sim::Errno BitmapAlloc::free_runs(const std::vector<Run>& runs) {
+  for (const Run& r : runs) {
+    if (sim::Errno e = free_range(r.start, r.len)) return e;
+  }
+  return 0;
+}
+
 sim::Errno BitmapAlloc::is_free(uint64_t blkno, bool* out) {
   Item it;
   sim::Errno e = tree_.lookup(bitmap_key(id_, blkno / kBitmapRegionBlocks), &it);

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "fs/btree/btree.h"
 #include "fs/format/format.h"
@@ -28,6 +29,19 @@ class BitmapAlloc {
 
   sim::Errno alloc(uint64_t* blkno);
   sim::Errno free_range(uint64_t start, uint64_t len);
+  // Takes up to `want` free blocks (lowest regions from the cursor on, each region item changed
+  // once) and appends them to *out as runs {start, len}. Fewer when fewer are free. For moving
+  // free space between allocators (the server refilling a mount's data allocator).
+  struct Run {
+    uint64_t start = 0;
+    uint64_t len = 0;
+  };
+  sim::Errno take(uint64_t want, std::vector<Run>* out);
+  // Appends every free block as runs, changing nothing (the server emptying a dead mount's
+  // allocator before freeing the tree itself).
+  sim::Errno collect(std::vector<Run>* out);
+  // Frees every run (as free_range: a double free is EIO and changes nothing of that run).
+  sim::Errno free_runs(const std::vector<Run>& runs);
   // Is blkno marked free? (fsck and tests)
   sim::Errno is_free(uint64_t blkno, bool* out);
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "fs/alloc/alloc_list.h"
 #include "fs/base/assert.h"
 #include "sim/bytes.h"
 
@@ -61,6 +62,16 @@ sim::Errno MetaAlloc::refill(size_t target) {
   return e;
 }
 
+sim::Errno MetaAlloc::alloc_for_list(size_t n, std::vector<uint64_t>* out) {
+  std::vector<BitmapAlloc::Run> runs;
+  in_bitmap_op_ = true;
+  sim::Errno e = bitmap_.take(n, &runs);
+  in_bitmap_op_ = false;
+  for (const BitmapAlloc::Run& r : runs)
+    for (uint64_t b = r.start; b < r.start + r.len; ++b) out->push_back(b);
+  return e;
+}
+
 void MetaAlloc::mkfs_seed_avail(uint64_t start, uint64_t len) {
   for (uint64_t b = start + len; b-- > start;) avail_.push_back(b);
 }
@@ -72,60 +83,14 @@ sim::Errno MetaAlloc::mkfs_free_range(uint64_t start, uint64_t len) {
   return e;
 }
 
-sim::Errno MetaAlloc::load_list(const AllocListHead& head, std::vector<uint64_t>* out) {
-  BlockRef ref = head.ref;
-  size_t blocks = 0;
-  while (!ref.empty()) {
-    if (++blocks > head.total_nr / kAllocListEntriesMax + 1) return EIO;  // a cycle or a lying head
-    BlockPtr b;
-    sim::Errno e = cache_.read(ref, BlockMagic::kAllocList, &b);
-    if (e) return e;
-    sim::ByteReader r(b->payload());
-    BlockRef next{r.u64(), r.u64()};
-    uint32_t n = r.u32();
-    if (n == 0 || n > kAllocListEntriesMax) return EIO;
-    for (uint32_t i = 0; i < n; ++i) out->push_back(r.u64());
-    list_blocks_.push_back(ref.blkno);
-    ref = next;
-  }
-  return out->size() == head.total_nr ? 0 : EIO;
-}
-
 sim::Errno MetaAlloc::load() {
   avail_.clear();
   pending_freed_.clear();
   list_blocks_.clear();
-  sim::Errno e = load_list(sb_.server_meta_avail[0], &avail_);
-  if (!e) e = load_list(sb_.server_meta_freed[0], &pending_freed_);
+  sim::Errno e = load_alloc_list(cache_, sb_.server_meta_avail[0], &avail_, &list_blocks_);
+  if (!e) e = load_alloc_list(cache_, sb_.server_meta_freed[0], &pending_freed_, &list_blocks_);
   std::reverse(avail_.begin(), avail_.end());  // written lowest first; handed out lowest first
   return e;
-}
-
-sim::Errno MetaAlloc::write_list(const std::vector<uint64_t>& entries, std::vector<uint64_t>& blocks,
-                                 AllocListHead* head) {
-  // Written back to front so each block can name the one after it.
-  *head = AllocListHead{};
-  head->total_nr = entries.size();
-  BlockRef next;
-  size_t nblocks = blocks.size();
-  for (size_t k = nblocks; k-- > 0;) {
-    size_t first = k * kAllocListEntriesMax;
-    size_t n = std::min(kAllocListEntriesMax, entries.size() - first);
-    BlockRef ref{blocks[k], next_seq()};
-    BlockPtr b = cache_.create(ref, BlockMagic::kAllocList);
-    std::vector<uint8_t> payload;
-    sim::ByteWriter w(payload);
-    w.u64(next.blkno);
-    w.u64(next.seq);
-    w.u32(static_cast<uint32_t>(n));
-    for (size_t i = 0; i < n; ++i) w.u64(entries[first + i]);
-    std::copy(payload.begin(), payload.end(), b->payload().begin());
-    cache_.mark_dirty(b);
-    next = ref;
-    head->first_nr = static_cast<uint32_t>(n);
-  }
-  head->ref = next;
-  return 0;
 }
 
 sim::Errno MetaAlloc::prepare_commit(SuperBlock* sb) {
@@ -153,9 +118,8 @@ sim::Errno MetaAlloc::prepare_commit(SuperBlock* sb) {
   list_blocks_.clear();
   // 4. Lists: freed first (its contents are final), then avail, whose blocks come out of it.
   refill_allowed_ = false;
-  auto blocks_for = [](size_t n) { return (n + kAllocListEntriesMax - 1) / kAllocListEntriesMax; };
   std::vector<uint64_t> freed_blocks, avail_blocks;
-  size_t nf = blocks_for(freed_.size());
+  size_t nf = alloc_list_blocks_for(freed_.size());
   if (avail_.size() < nf) e = ENOSPC;
   for (size_t i = 0; i < nf && !e; ++i) freed_blocks.push_back(take_avail());
   size_t na = 0;
@@ -165,8 +129,9 @@ sim::Errno MetaAlloc::prepare_commit(SuperBlock* sb) {
   refill_allowed_ = true;
   if (e) return e;
   std::vector<uint64_t> avail_sorted(avail_.rbegin(), avail_.rend());
-  write_list(freed_, freed_blocks, &sb->server_meta_freed[0]);
-  write_list(avail_sorted, avail_blocks, &sb->server_meta_avail[0]);
+  auto seq = [this] { return next_seq(); };
+  sb->server_meta_freed[0] = write_alloc_list(cache_, freed_, freed_blocks, seq);
+  sb->server_meta_avail[0] = write_alloc_list(cache_, avail_sorted, avail_blocks, seq);
   list_blocks_ = freed_blocks;
   list_blocks_.insert(list_blocks_.end(), avail_blocks.begin(), avail_blocks.end());
   sb->meta_alloc[0] = bitmap_.alloc_root();

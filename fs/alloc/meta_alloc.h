@@ -18,10 +18,12 @@
 // - Runs in one task at a time (the mount serializes), never during a writeback.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <set>
 #include <vector>
 
+#include "fs/alloc/alloc_list.h"
 #include "fs/alloc/bitmap_alloc.h"
 #include "fs/block/block_cache.h"
 #include "fs/btree/btree.h"
@@ -29,8 +31,6 @@
 
 namespace simfs::fs {
 
-// Block numbers per alloc-list block: payload is next ref (16), count (u32), then u64s.
-constexpr size_t kAllocListEntriesMax = (kBlockSize - kBlockHeaderBytes - kBlockRefBytes - 4) / 8;  // 505
 
 class MetaAlloc {
  public:
@@ -49,6 +49,13 @@ class MetaAlloc {
   uint64_t alloc();
   void free(uint64_t blkno);
   uint64_t next_seq() { return ++seq_; }
+  // The sequence counter's current value (the super's server_seq at the next commit). A
+  // restarted server raises it past every seq it finds in use (raise_seq).
+  uint64_t seq() const { return seq_; }
+  void raise_seq(uint64_t at_least) { seq_ = std::max(seq_, at_least); }
+  // Takes up to `n` blocks out of the bitmap for a mount's avail list (they leave the server's
+  // free space in this commit and belong to the list that names them). Fewer when short.
+  sim::Errno alloc_for_list(size_t n, std::vector<uint64_t>* out);
 
   // Blocks that can still be handed out: avail plus free in the bitmap.
   uint64_t free_blocks() const { return avail_.size() + bitmap_.free_count(); }
@@ -74,9 +81,7 @@ class MetaAlloc {
 
  private:
   sim::Errno refill(size_t target);
-  sim::Errno load_list(const AllocListHead& head, std::vector<uint64_t>* out);
   uint64_t take_avail();
-  sim::Errno write_list(const std::vector<uint64_t>& entries, std::vector<uint64_t>& blocks, AllocListHead* head);
 
   BlockCache& cache_;
   SuperBlock sb_;

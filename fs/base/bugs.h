@@ -37,7 +37,20 @@ namespace simfs::fs {
     "the merge leaves deletion items out of its input, so a deleted item comes back once its log tree is "     \
     "freed")                                                                                                   \
   X(kReadStaleRegion, "read_stale_region",                                                                     \
-    "a read that crosses into the next extent region keeps using the first region's map")
+    "a read that crosses into the next extent region keeps using the first region's map")                       \
+  X(kInvalidateBeforeCommit, "invalidate_before_commit",                                                       \
+    "a mount answers a lock invalidation without first committing the items it wrote under the lock")          \
+  X(kIncompatibleGrant, "incompatible_grant",                                                                  \
+    "the lock server grants a WRITE request while another mount still holds the lock for reading")            \
+  X(kNoResendReplay, "no_resend_replay",                                                                       \
+    "a reconnected connection does not replay its resend queue, so requests sent before the break are lost")   \
+  X(kReplyBeforeDurable, "reply_before_durable",                                                               \
+    "the server answers COMMIT_LOG_TREES before the commit that records it is durable")                       \
+  X(kItemSeqIgnoresWriteSeq, "item_seq_ignores_write_seq",                                                     \
+    "an item's seq is its transaction's alone, not the max with its lock's write_seq, so a newer write can "   \
+    "lose to an older one")                                                                                    \
+  X(kRecoverNewMode, "recover_new_mode",                                                                       \
+    "lock recovery reports the mode a mount is dropping to, not the one it still holds mid-invalidation")
 
 enum class Bug : uint8_t {
 #define SIMFS_BUG_ENUM(e, name, what) e,

@@ -129,6 +129,16 @@ void BlockCache::evict_if_over_capacity() {
   }
 }
 
+void BlockCache::drop_clean() {
+  for (auto it = blocks_.begin(); it != blocks_.end();) {
+    if (!it->second->dirty) {
+      it = blocks_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
 bool BlockCache::forget(uint64_t blkno) {
   auto it = blocks_.find(blkno);
   if (it == blocks_.end()) return false;
@@ -138,6 +148,12 @@ bool BlockCache::forget(uint64_t blkno) {
 
 sim::Errno BlockCache::writeback(const SuperBlock& super) {
   FS_ASSERT(super.fsid == fsid_);
+  return write_all(&super);
+}
+
+sim::Errno BlockCache::write_dirty() { return write_all(nullptr); }
+
+sim::Errno BlockCache::write_all(const SuperBlock* super) {
   sim::LockGuard guard(writeback_mu_);
 
   struct Written {
@@ -161,9 +177,12 @@ sim::Errno BlockCache::writeback(const SuperBlock& super) {
               BlockCheck::kOk);
     if (sim::Errno e = disk_.write(w.block->ref.blkno, image); e != sim::kOk) return e;
   }
-  // Every block the new super references must be durable before the super is.
+  // Every block the new super (or the server's record of a mount's commit) references must be
+  // durable before it is.
   if (sim::Errno e = disk_.flush(); e != sim::kOk) return e;
-  if (sim::Errno e = disk_.write(kSuperBlkno, encode_super(super), /*fua=*/true); e != sim::kOk) return e;
+  if (super) {
+    if (sim::Errno e = disk_.write(kSuperBlkno, encode_super(*super), /*fua=*/true); e != sim::kOk) return e;
+  }
   for (const Written& w : written) {
     // Modified again during the writeback: stays dirty for the next one.
     if (w.block->dirty_gen == w.gen) w.block->dirty = false;

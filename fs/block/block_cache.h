@@ -10,6 +10,8 @@
 //   that still lead to it after a re-read mean the structure on disk is inconsistent.
 // - create(ref, magic) starts a new dirty block (a copy-on-write destination) without reading.
 //   Callers modify payload() and then call mark_dirty(); the header is filled in at writeback.
+// - write_dirty() writes every dirty block and issues FLUSH (a mount's commit: the server's record
+//   of it must only name durable blocks).
 // - writeback(super) writes every dirty block, issues FLUSH, and only then writes the super with
 //   FUA. The super is the single switch from the old stable state to the new one, so a crash at
 //   any point leaves either the whole old or the whole new state reachable. On any error the
@@ -76,12 +78,19 @@ class BlockCache {
   // Returns false if the block was not cached.
   bool forget(uint64_t blkno);
   sim::Errno writeback(const SuperBlock& super);
+  // The same without a super: a mount's commit writes its blocks, then asks the server to
+  // record them (the server's own commit writes the super).
+  sim::Errno write_dirty();
+  // Drops every clean block (a mount whose view of other mounts' blocks may be stale after a
+  // crash of theirs). Dirty blocks stay.
+  void drop_clean();
 
   size_t cached_count() const { return blocks_.size(); }
   size_t dirty_count() const;
   uint64_t fsid() const { return fsid_; }
 
  private:
+  sim::Errno write_all(const SuperBlock* super);
   void touch(CachedBlock& b) { b.last_use = ++clock_; }
   void evict_if_over_capacity();
   // Remembers a stale ref; returns true if it had been seen stale already.

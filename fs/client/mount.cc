@@ -3,395 +3,352 @@
 #include <algorithm>
 
 #include "fs/base/assert.h"
-#include "fs/format/items.h"
+#include "fs/forest/forest.h"
+#include "sim/random.h"
 
 namespace simfs::fs {
 
-namespace {
-// Data block 0 is never handed out, like metadata block 0, so 0 can mean "hole".
-constexpr uint64_t kDataBlknoFirst = 1;
-}  // namespace
+Mount::Mount(NodeEnv env, sim::DiskHandle& meta, sim::DiskHandle& data, ServerLink& link, MountConfig cfg)
+    : env_(env), meta_disk_(meta), data_(data), link_(link), cfg_(cfg), alive_(std::make_shared<bool>(true)) {}
 
-sim::Errno mkfs(NodeEnv env, sim::DiskHandle& meta, sim::DiskHandle& data, uint64_t fsid, uint32_t btree_fill) {
-  if (!btree_fill_valid(btree_fill)) return EINVAL;
-  const uint64_t meta_blocks = meta.block_count();
-  const uint64_t data_blocks = data.block_count();
-  const uint64_t first = kMetaBlknoFirstAllocatable;
-  const uint64_t carve = MetaAlloc::kAvailTarget;
-  if (meta_blocks < first + 4 * carve || data_blocks < 2) return ENOSPC;
-  if (data.block_size() != kDataBlockSize) return EINVAL;
-
-  SuperBlock sb;
-  sb.fsid = fsid;
-  sb.seq = 0;
-  sb.format_hash = format_hash();
-  sb.next_ino = kFirstIno;
-  sb.inode_count = 1;
-  sb.meta_blocks_total = meta_blocks;
-  sb.data_blocks_total = data_blocks;
-  sb.btree_fill = btree_fill;
-
-  MountConfig cfg;
-  cfg.timer = false;
-  std::unique_ptr<Mount> m(new Mount(env, meta, data, cfg, sb));
-  m->meta_->mkfs_seed_avail(first, carve);
-  sim::Errno e = m->meta_->mkfs_free_range(first + carve, meta_blocks - first - carve);
-  if (!e) e = m->data_alloc_->free_range(kDataBlknoFirst, data_blocks - kDataBlknoFirst);
-  if (e) return e;
-  InodeValue root;
-  root.mode = kModeDir | 0755;
-  root.nlink = 2;
-  root.atime_ns = root.mtime_ns = root.ctime_ns = m->now_ns();
-  m->items_->put(inode_key(kRootIno), encode_inode(root));
-  m->touch();
-  sim::LockGuard g(m->mu_);
-  return m->commit();
+Mount::~Mount() {
+  *alive_ = false;
+  if (locks_) locks_->shutdown();
 }
 
-Mount::Mount(NodeEnv env, sim::DiskHandle& meta, sim::DiskHandle& data, MountConfig cfg, const SuperBlock& sb)
-    : env_(env), meta_disk_(meta), data_(data), cfg_(cfg), sb_(sb), next_ino_(sb.next_ino), inode_count_(sb.inode_count),
-      alive_(std::make_shared<bool>(true)) {
-  cache_ = std::make_unique<BlockCache>(meta, sb.fsid, cfg.cache_blocks);
-  meta_ = std::make_unique<MetaAlloc>(*cache_, sb);
-  data_alloc_ = std::make_unique<BitmapAlloc>(*cache_, meta_->btree_allocator(), kAllocData, sb.data_alloc);
-  fs_tree_ = std::make_unique<Btree>(*cache_, meta_->btree_allocator(), sb.fs_root, forest_btree_config(sb.btree_fill));
-  logs_tree_ =
-      std::make_unique<Btree>(*cache_, meta_->btree_allocator(), sb.logs_root, forest_btree_config(sb.btree_fill));
-  items_ = std::make_unique<ItemCache>(forest_);
-  if (sb.logs_root.height == 0) add_open_log_tree(1);  // mkfs
-  if (cfg.bugs.has(Bug::kReuseBeforeCommit)) meta_->plant_reuse_before_commit();
-}
-
-Mount::~Mount() { *alive_ = false; }
-
-sim::Errno Mount::open(NodeEnv env, sim::DiskHandle& meta, sim::DiskHandle& data, MountConfig cfg,
+sim::Errno Mount::open(NodeEnv env, sim::DiskHandle& meta, sim::DiskHandle& data, ServerLink& link, MountConfig cfg,
                        std::unique_ptr<Mount>* out) {
   out->reset();
   SuperBlock sb;
-  sim::Errno e = read_super(meta, std::nullopt, &sb);
-  if (e) return e;
+  if (sim::Errno e = read_super(meta, std::nullopt, &sb)) return e;
   // A different layout must not be interpreted with this binary's rules.
   if (sb.format_version != kFormatVersion || sb.format_hash != format_hash()) return EINVAL;
   if (sb.meta_blocks_total != meta.block_count() || sb.data_blocks_total != data.block_count()) return EINVAL;
-  if (!btree_fill_valid(sb.btree_fill)) return EINVAL;
-  std::unique_ptr<Mount> m(new Mount(env, meta, data, cfg, sb));
-  e = m->meta_->load();
-  if (!e) e = m->load_log_trees();
-  if (e) return e;
-  env.event("fs_mount", {{"seq", sb.seq}, {"next_ino", sb.next_ino}});
+  std::unique_ptr<Mount> m(new Mount(env, meta, data, link, cfg));
+  m->btree_fill_ = sb.btree_fill;
+  m->cache_ = std::make_unique<BlockCache>(meta, sb.fsid, cfg.cache_blocks);
+  // Block seqs: unique per mount (mixed with the rid) and never equal to the server's counter
+  // values (top bit set), so a reference to a reused block is always caught as stale.
+  Mount* self = m.get();
+  m->meta_ = std::make_unique<ClientMetaAlloc>(*m->cache_, [self] {
+    return sim::splitmix64_at(self->link_.rid(), ++self->block_seq_) | kMountBlockSeqBit;
+  });
+  if (cfg.bugs.has(Bug::kReuseBeforeCommit)) m->meta_->plant_reuse_before_commit();
+  m->locks_ = std::make_unique<LockClient>(
+      env, link,
+      LockClientHooks{
+          [self] { return self->commit(); },
+          [self](const Key& lock) { return self->dirty_locks_.count(lock) > 0; },
+          [self](const LockRange& r) { self->items_.drop(r.start, r.end); },
+          [self](const LockRange& r) { return self->populate(r); },
+      },
+      cfg.bugs);
+  std::shared_ptr<bool> alive = m->alive_;
+  link.set_push_handler([self, alive](const proto::Header& h, proto::Bytes data) {
+    if (*alive) self->on_push(h, std::move(data));
+  });
+  if (sim::Errno e = m->get_log_trees()) return e;
+  env.event("fs_mount", {{"rid", link.rid()}, {"nr", m->rec_.nr}, {"trans_seq", m->rec_.value.get_trans_seq}});
   if (cfg.timer) {
-    std::shared_ptr<bool> alive = m->alive_;
-    Mount* self = m.get();
-    env.spawn("fs.commit_timer", [alive, self] {
-      while (*alive) {
-        sim::this_task::sleep(self->cfg_.commit_interval);
-        if (!*alive || self->stopping_) return;
-        sim::LockGuard g(self->mu_);
-        if (!*alive || self->stopping_) return;
-        (void)self->commit();
-      }
+    env.spawn("fs.commit_timer", [self, alive] {
+      if (*alive) self->timer_loop();
     }, /*daemon=*/true);
   }
   *out = std::move(m);
   return 0;
 }
 
-sim::Errno Mount::commit() {
+void Mount::timer_loop() {
+  std::shared_ptr<bool> alive = alive_;
+  while (*alive && !stopping_ && !failed_) {
+    sim::this_task::sleep(cfg_.commit_interval);
+    if (!*alive || stopping_ || failed_) return;
+    (void)commit();
+  }
+}
+
+void Mount::on_push(const proto::Header& h, proto::Bytes data) {
+  switch (h.cmd) {
+    case proto::Cmd::kLock: {
+      proto::LockMessage m;
+      if (!proto::decode(data, &m)) return link_.respond(h, EINVAL, {});
+      locks_->on_invalidate(h, m);
+      return;
+    }
+    case proto::Cmd::kLockRecover: {
+      proto::LockRecoverRequest m;
+      if (!proto::decode(data, &m)) return link_.respond(h, EINVAL, {});
+      locks_->on_recover(h, m);
+      return;
+    }
+    case proto::Cmd::kSyncLogTrees: {
+      // Commit soon, from a task of our own (the push handler must not park).
+      std::shared_ptr<bool> alive = alive_;
+      env_.spawn("fs.sync_log_trees", [this, alive, h] {
+        if (!*alive) return;
+        sim::Errno e = commit(/*force=*/true);
+        if (*alive) link_.respond(h, e, {});
+      }, /*daemon=*/true);
+      return;
+    }
+    default:
+      link_.respond(h, EINVAL, {});
+      return;
+  }
+}
+
+sim::Errno Mount::get_log_trees() {
+  net::Reply r = link_.call(proto::Cmd::kGetLogTrees, {});
+  if (r.error) return r.error == net::kMaybeDelivered ? EIO : r.error;
+  proto::LogTrees lt;
+  if (!proto::decode(r.data, &lt) || lt.rid != link_.rid()) return EIO;
+  const bool new_tree = !log_tree_ || lt.nr != rec_.nr;
+  rec_ = lt;
+  if (sim::Errno e = meta_->load(lt.value.meta_avail, lt.value.meta_freed)) return e;
+  data_avail_ = std::make_unique<BitmapAlloc>(*cache_, meta_->btree_allocator(), kAllocData, lt.value.data_avail);
+  data_freed_ = std::make_unique<BitmapAlloc>(*cache_, meta_->btree_allocator(), kAllocData, lt.value.data_freed);
+  if (new_tree || log_tree_->root() != lt.value.root) {
+    log_tree_ = std::make_unique<Btree>(*cache_, meta_->btree_allocator(), lt.value.root, forest_btree_config(btree_fill_));
+  }
+  return 0;
+}
+
+sim::Errno Mount::populate(const LockRange& range) {
+  std::vector<Item> live;
+  if (sim::Errno e = read_stable(range.start, range.end, &live)) return e;
+  items_.populate(range.start, range.end, std::move(live));
+  ++stats_.populates;
+  return 0;
+}
+
+sim::Errno Mount::read_stable(const Key& first, const Key& last, std::vector<Item>* out) {
   if (failed_) return failed_;
-  // A finalized log tree still to merge is work too: idle commits (the timer) move it along.
-  if (!dirty_ && items_->dirty_count() == 0 && logs_.size() < 2) {
+  // The roots may be replaced (and their blocks reused) while we read: a stale block means
+  // newer roots exist, so ask again. Seen stale twice in a row is damage (BlockCache).
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    net::Reply r = link_.call(proto::Cmd::kGetRoots, {});
+    if (r.error) return r.error == net::kMaybeDelivered ? EIO : r.error;
+    proto::Roots roots;
+    if (!proto::decode(r.data, &roots)) return EIO;
+    const BtreeConfig forest = forest_btree_config(btree_fill_);
+    std::vector<std::unique_ptr<Btree>> trees;
+    Btree logs(*cache_, meta_->btree_allocator(), roots.logs_root, forest);
+    bool bad = false;
+    sim::Errno e = logs.for_each(log_tree_key(1, 0), log_tree_key(UINT64_MAX, UINT64_MAX), [&](const Item& it) {
+      if (it.key.type != kTypeLogTree) return true;
+      LogTreeValue v;
+      if (it.deletion || !decode_log_tree(it.value, &v)) {
+        bad = true;
+        return false;
+      }
+      if (v.root.height) trees.push_back(std::make_unique<Btree>(*cache_, meta_->btree_allocator(), v.root, forest));
+      return true;
+    });
+    std::vector<Item> live;
+    if (!e && !bad) {
+      std::vector<Btree*> all;
+      for (auto& t : trees) all.push_back(t.get());
+      Btree fs_tree(*cache_, meta_->btree_allocator(), roots.fs_root, forest);
+      all.push_back(&fs_tree);
+      Forest f;
+      f.set_trees(std::move(all));
+      e = f.read_range(first, last, &live);
+    }
+    if (e == ESTALE) {
+      ++stats_.stale_retries;
+      continue;
+    }
+    if (bad) return EIO;
+    if (e) return e;
+    *out = std::move(live);
+    return 0;
+  }
+  return EIO;
+}
+
+// ---- transactions ----
+
+uint64_t Mount::commit_cost(size_t items) const {
+  // Worst case every dirty item lands in its own leaf of the open log tree and copies its whole
+  // path, and a split adds one block per level; then the allocator lists' own blocks.
+  const uint64_t path = log_tree_->root().height + 2u;
+  return static_cast<uint64_t>(items) * path + meta_->commit_blocks_needed() + 8;
+}
+
+bool Mount::short_of_space(size_t items, uint64_t data_blocks) const {
+  // Data bitmap changes cost metadata blocks too: count them as items.
+  const uint64_t need = commit_cost(items_.dirty_count() + items + 2 * (data_blocks / kBitmapRegionBlocks + 2));
+  return meta_->avail_count() < need || data_avail_->free_count() < data_blocks;
+}
+
+sim::Errno Mount::hold(size_t items, uint64_t data_blocks, bool deleting) {
+  if (failed_) return failed_;
+  (void)deleting;
+  if (items || data_blocks) {
+    // Committing gets a refill from the server (and turns this transaction's frees into space
+    // the server can hand out again after the next one).
+    for (int i = 0; i < 2 && short_of_space(items, data_blocks); ++i) {
+      if (sim::Errno e = commit()) return e;
+    }
+    if (short_of_space(items, data_blocks)) return ENOSPC;
+  }
+  while (committing_) hold_waiters_.wait("fs.hold");
+  if (failed_) return failed_;
+  ++holders_;
+  return 0;
+}
+
+void Mount::release() {
+  FS_ASSERT(holders_ > 0);
+  if (--holders_ == 0) holders_done_.notify_all();
+}
+
+sim::Errno Mount::maybe_commit() {
+  if (items_.dirty_count() > cfg_.dirty_items_max) return commit();
+  return failed_;
+}
+
+sim::Errno Mount::commit(bool force) {
+  sim::LockGuard g(commit_mu_);
+  if (failed_) return failed_;
+  if (!force && items_.dirty_count() == 0 && data_txn_alloc_.empty() && data_txn_free_.empty() && inode_delta_ == 0) {
     stats_.ops_durable = stats_.ops_committing = stats_.ops_done;  // nothing of theirs to write
     return 0;
   }
+  committing_ = true;
+  while (holders_ > 0) holders_done_.wait("fs.commit.holders");
   stats_.ops_committing = stats_.ops_done;
   sim::Errno e = do_commit();
-  if (e) {
-    failed_ = e;
-    stop_cause_ = e;
-    env_.event("fs_stopped", {{"err", sim::errno_name(e)}}, /*fault=*/true);
-  }
+  committing_ = false;
+  hold_waiters_.notify_all();
+  if (e) fail(e);
   return e;
 }
 
 sim::Errno Mount::do_commit() {
-  SuperBlock next = sb_;
-  const uint64_t item_seq = meta_->next_seq();
-  LogTree& open = logs_.back();
-  uint64_t added = 0;
-  sim::Errno e = items_->write_dirty(*open.tree, item_seq, &added);
-  // The first change after a commit copies the root (copy-on-write), so a root unchanged
-  // since the record means nothing was written.
-  if (!e && open.tree->root() != open.v.root) {
-    open.v.root = open.tree->root();
-    open.v.item_count += added;
-    open.v.max_seq = item_seq;
-  }
-  // Data blocks this transaction stopped using become free in this commit: nothing can
-  // allocate them before the super that records it is durable, since commit holds the mutex.
-  std::sort(data_txn_free_.begin(), data_txn_free_.end());
-  for (size_t i = 0; i < data_txn_free_.size() && !e;) {
-    size_t j = i + 1;
-    while (j < data_txn_free_.size() && data_txn_free_[j] == data_txn_free_[j - 1] + 1) ++j;
-    e = data_alloc_->free_range(data_txn_free_[i], j - i);
-    i = j;
-  }
-  // Merge before finalizing, so a tree is merged only from a commit after the one that
-  // finalized it (its blocks are all durable by then).
-  if (!e) e = merge_step();
-  if (!e && logs_.size() == 1 && logs_.back().v.item_count > 0 &&
-      (logs_.back().v.item_count >= cfg_.log_finalize_items || force_merge_)) {
-    logs_.back().v.finalized = true;
-    ++stats_.log_finalized;
-    env_.event("fs_log_finalize",
-                      {{"nr", logs_.back().nr}, {"items", logs_.back().v.item_count}});
-    add_open_log_tree(logs_.back().nr + 1);
-  }
-  if (!e) e = write_log_records();
-  if (!e) e = meta_->prepare_commit(&next);
+  LogTreeValue& v = rec_.value;
+  uint64_t added = 0, max_seq = v.max_seq;
+  sim::Errno e = items_.write_dirty(*log_tree_, v.get_trans_seq, &added, &max_seq,
+                                    cfg_.bugs.has(Bug::kItemSeqIgnoresWriteSeq));
   if (e) return e;
-  next.seq = sb_.seq + 1;
-  next.next_ino = next_ino_;
-  next.inode_count = inode_count_;
-  next.fs_root = fs_tree_->root();
-  next.logs_root = logs_tree_->root();
-  next.data_alloc = data_alloc_->alloc_root();
-  // Ordered data: every data block a committed extent maps is durable before the super.
+  if (log_tree_->root() != v.root) {
+    v.root = log_tree_->root();
+    v.item_count += added;
+  }
+  v.max_seq = max_seq;
+  // Data blocks this transaction stopped using go to the freed tree: nobody reuses them before
+  // the server takes them back from a durable record.
+  {
+    sim::LockGuard dg(data_mu_);
+    std::sort(data_txn_free_.begin(), data_txn_free_.end());
+    for (size_t i = 0; i < data_txn_free_.size();) {
+      size_t j = i + 1;
+      while (j < data_txn_free_.size() && data_txn_free_[j] == data_txn_free_[j - 1] + 1) ++j;
+      if ((e = data_freed_->free_range(data_txn_free_[i], j - i))) return e;
+      i = j;
+    }
+  }
+  // Ordered data: every data block a committed extent maps is durable before the record is.
   if (!data_txn_alloc_.empty() && !cfg_.bugs.has(Bug::kNoDataFlush)) {  // BUG (planted) when skipped
-    e = data_.flush();
-    if (e) return e;
+    if ((e = data_.flush())) return e;
   }
+  v.data_avail = data_avail_->alloc_root();
+  v.data_freed = data_freed_->alloc_root();
+  v.inode_delta += inode_delta_;
+  if ((e = meta_->prepare_commit(&v.meta_avail, &v.meta_freed))) return e;
   const size_t blocks = cache_->dirty_count();
-  e = cache_->writeback(next);
-  if (e) return e;
-  fs_tree_->committed();
-  logs_tree_->committed();
-  for (LogTree& l : logs_) l.tree->committed();
-  data_alloc_->committed();
+  if ((e = cache_->write_dirty())) return e;
+  net::Reply r = link_.call(proto::Cmd::kCommitLogTrees, proto::encode(rec_));
+  if (r.error) return r.error == net::kMaybeDelivered ? EIO : r.error;
+  // Durable: the server's commit recorded it.
+  log_tree_->committed();
+  data_avail_->committed();
+  data_freed_->committed();
   meta_->committed();
-  items_->clear_dirty();
+  items_.clear_dirty();
+  dirty_locks_.clear();
   data_txn_alloc_.clear();
   data_txn_free_.clear();
-  dirty_ = false;
-  sb_ = next;
+  inode_delta_ = 0;
   ++stats_.commits;
   stats_.commit_blocks += blocks;
   stats_.ops_durable = stats_.ops_committing;
-  env_.event("fs_commit", {{"seq", sb_.seq}, {"blocks", blocks}, {"ops", stats_.ops_durable}});
-  return 0;
-}
-
-void Mount::add_open_log_tree(uint64_t nr) {
-  LogTree l;
-  l.nr = nr;
-  l.tree = std::make_unique<Btree>(*cache_, meta_->btree_allocator(), BtreeRoot{}, forest_btree_config(sb_.btree_fill));
-  logs_.push_back(std::move(l));
-  forest_changed();
-}
-
-void Mount::forest_changed() {
-  // Newest first: the common case finds the winner early, though every tree is asked.
-  std::vector<Btree*> trees;
-  for (auto it = logs_.rbegin(); it != logs_.rend(); ++it) trees.push_back(it->tree.get());
-  trees.push_back(fs_tree_.get());
-  forest_.set_trees(std::move(trees));
-}
-
-sim::Errno Mount::load_log_trees() {
-  logs_.clear();
-  const Key first = log_tree_key(cfg_.rid, 0), last = log_tree_key(cfg_.rid, UINT64_MAX);
-  bool bad = false;
-  sim::Errno e = logs_tree_->for_each(first, last, [&](const Item& it) {
-    LogTree l;
-    l.nr = it.key.first;
-    // Only the newest tree may be open; every other one waits for its merge.
-    if (it.deletion || !decode_log_tree(it.value, &l.v) || (!logs_.empty() && !logs_.back().v.finalized)) {
-      bad = true;
-      return false;
-    }
-    l.tree = std::make_unique<Btree>(*cache_, meta_->btree_allocator(), l.v.root, forest_btree_config(sb_.btree_fill));
-    l.recorded = true;
-    logs_.push_back(std::move(l));
-    return true;
-  });
-  if (e) return e;
-  if (bad) return EIO;
-  if (logs_.empty() || logs_.back().v.finalized) {
-    add_open_log_tree(logs_.empty() ? 1 : logs_.back().nr + 1);
-  } else {
-    forest_changed();
-  }
-  return 0;
-}
-
-sim::Errno Mount::merge_step() {
-  if (logs_.size() < 2) return 0;  // only the open tree
-  LogTree& f = logs_.front();
-  constexpr size_t kBatchItems = 512;
-  std::vector<Item> batch;
-  const bool drop_deletions = cfg_.bugs.has(Bug::kMergeDropsDeletions);
-  Key batch_last = f.v.merge_next;
-  bool seen_any = false;
-  sim::Errno e = f.tree->for_each(f.v.merge_next, Key::max(), [&](const Item& it) {
-    seen_any = true;
-    batch_last = it.key;
-    if (!(it.deletion && drop_deletions)) batch.push_back(it);  // BUG (planted) when dropped
-    return batch.size() < kBatchItems;
-  });
-  if (e) return e;
-  // Stay out of the space the reserve keeps for commits; one key may overshoot the budget by a
-  // path copy and a split per level. (Freeing a fully merged tree needs no space: below.)
-  const uint64_t overshoot = 2u * (fs_tree_->root().height + 1u) + 1u;
-  const uint64_t floor = cfg_.meta_reserve / 4 + overshoot;
-  const uint64_t free = meta_->free_blocks();
-  if (seen_any && free <= floor) return 0;
-  const size_t budget = !seen_any    ? 0
-                        : force_merge_ ? static_cast<size_t>(free - floor)
-                                       : std::min<size_t>(cfg_.merge_blocks_per_commit, free - floor);
-  if (!batch.empty()) {
-    MergeResult r;
-    e = fs_tree_->merge(batch, MergeOptions{budget, false}, &r);
-    if (e == ERANGE) {
-      stats_.merged_items += static_cast<uint64_t>(
-          std::lower_bound(batch.begin(), batch.end(), r.next, [](const Item& a, const Key& k) { return a.key < k; }) -
-          batch.begin());
-      f.v.merge_next = r.next;
-      if (cfg_.bugs.has(Bug::kMergeResumeSkips)) f.v.merge_next = key_successor(batch.back().key);  // BUG (planted)
-      return 0;
-    }
-    if (e) return e;
-    stats_.merged_items += batch.size();
-    if (batch.size() == kBatchItems) {
-      if (batch_last == Key::max()) return EIO;  // cannot be: no item lives at Key::max()
-      f.v.merge_next = key_successor(batch_last);
-      return 0;
-    }
-  }
-  // Every item is in the fs tree: free the log tree and erase its record.
-  FreeCursor cursor;
-  while (!cursor.done) {
-    e = f.tree->free_blocks(&cursor, std::max<size_t>(256, kBtreeHeightMax));
-    if (e) return e;
-  }
-  if (f.recorded) erased_logs_.push_back(f.nr);
-  ++stats_.log_merged;
-  env_.event("fs_log_merged", {{"nr", f.nr}, {"items", f.v.item_count}});
-  logs_.erase(logs_.begin());
-  forest_changed();
-  return 0;
-}
-
-sim::Errno Mount::write_log_records() {
-  for (uint64_t nr : erased_logs_) {
-    if (sim::Errno e = logs_tree_->erase(log_tree_key(cfg_.rid, nr))) return e;
-  }
-  erased_logs_.clear();
-  for (LogTree& l : logs_) {
-    Item rec{log_tree_key(cfg_.rid, l.nr), 0, false, encode_log_tree(l.v)};
-    Item old;
-    if (l.recorded) {
-      sim::Errno e = logs_tree_->lookup(rec.key, &old);
-      if (e) return e;
-      if (old.value == rec.value) continue;
-    }
-    rec.seq = meta_->next_seq();
-    sim::Errno e = l.recorded ? logs_tree_->update(rec) : logs_tree_->insert(rec);
-    if (e) return e;
-    l.recorded = true;
-  }
-  return 0;
-}
-
-sim::Errno Mount::merge_logs() {
-  // Each pass merges a batch of the oldest finalized tree (or finalizes the open one). Passes
-  // go on while they make progress; a pass that changes nothing means space is short.
-  for (;;) {
-    if (failed_) return failed_;
-    if (logs_.size() == 1 && logs_.back().v.item_count == 0 && items_->dirty_count() == 0) return 0;
-    const size_t trees = logs_.size();
-    const uint64_t first_nr = logs_.front().nr;
-    const Key first_next = logs_.front().v.merge_next;
-    const bool first_finalized = logs_.front().v.finalized;
-    force_merge_ = true;
-    dirty_ = true;
-    sim::Errno e = commit();
-    force_merge_ = false;
-    if (e) return e;
-    if (logs_.size() == trees && logs_.front().nr == first_nr && logs_.front().v.merge_next == first_next &&
-        logs_.front().v.finalized == first_finalized) {
-      return ENOSPC;
-    }
-  }
+  env_.event("fs_commit", {{"rid", link_.rid()}, {"trans_seq", v.get_trans_seq}, {"blocks", blocks},
+                           {"ops", stats_.ops_durable}});
+  locks_->shrink_idle(cfg_.lock_idle_max);
+  return get_log_trees();
 }
 
 void Mount::fail(sim::Errno cause) {
   if (failed_) return;
   failed_ = EIO;
   stop_cause_ = cause;
-  env_.event("fs_stopped", {{"err", sim::errno_name(cause)}, {"in", "operation"}}, /*fault=*/true);
+  env_.event("fs_stopped", {{"rid", link_.rid()}, {"err", sim::errno_name(cause)}}, /*fault=*/true);
+  hold_waiters_.notify_all();
+  // A stopped mount answers nothing any more: the server fences and reclaims it.
+  link_.shutdown();
+  locks_->shutdown();
 }
 
 sim::Errno Mount::unmount() {
-  sim::LockGuard g(mu_);
   sim::Errno e = commit();
   stopping_ = true;
+  if (!e) {
+    net::Reply r = link_.call(proto::Cmd::kFarewell, {});
+    e = r.error == net::kMaybeDelivered ? EIO : r.error;
+  }
+  link_.shutdown();
+  locks_->shutdown();
   *alive_ = false;
   return e;
 }
 
+sim::Errno Mount::peek_ino(uint64_t* ino) {
+  if (sim::Errno e = alloc_ino(ino)) return e;
+  --ino_next_;  // not taken after all: handed out next
+  return 0;
+}
+
+sim::Errno Mount::alloc_ino(uint64_t* ino) {
+  sim::LockGuard g(ino_mu_);
+  if (failed_) return failed_;
+  if (ino_next_ == ino_end_) {
+    net::Reply r = link_.call(proto::Cmd::kAllocInodes, proto::encode(proto::AllocInodesRequest{cfg_.inode_batch}));
+    if (r.error) return r.error == net::kMaybeDelivered ? EIO : r.error;
+    proto::AllocInodesResponse a;
+    if (!proto::decode(r.data, &a) || a.count == 0) return EIO;
+    ino_next_ = a.first;
+    ino_end_ = a.first + a.count;
+  }
+  *ino = ino_next_++;
+  return 0;
+}
+
 sim::Errno Mount::alloc_data(uint64_t* blkno) {
-  sim::Errno e = data_alloc_->alloc(blkno);
+  sim::LockGuard g(data_mu_);
+  sim::Errno e = data_avail_->alloc(blkno);
   if (e) return e;
   data_txn_alloc_.insert(*blkno);
-  touch();
+  ++data_mods_;
   return 0;
 }
 
 sim::Errno Mount::free_data(uint64_t blkno) {
-  touch();
-  if (data_txn_alloc_.erase(blkno)) return data_alloc_->free_range(blkno, 1);  // never durable
+  ++data_mods_;
+  if (data_txn_alloc_.erase(blkno)) {
+    sim::LockGuard g(data_mu_);
+    return data_avail_->free_range(blkno, 1);  // never durable: reusable at once
+  }
   data_txn_free_.push_back(blkno);
   return 0;
 }
 
-uint64_t Mount::commit_cost(size_t items) const {
-  // Worst case, every dirty item lands in its own leaf of the open log tree and copies its
-  // whole path, and a split adds one block per level. Then the log tree records (one may be
-  // new), and a merge step's budget and overshoot.
-  const uint64_t path = logs_.back().tree->root().height + 2u;
-  uint64_t cost = static_cast<uint64_t>(items) * path + 3u * (logs_tree_->root().height + 2u);
-  if (logs_.size() > 1) cost += cfg_.merge_blocks_per_commit + 2u * (fs_tree_->root().height + 1u) + 1u;
-  return cost;
-}
-
-sim::Errno Mount::reserve(size_t items, uint64_t data_blocks, bool deleting) {
-  if (failed_) return failed_;
-  auto short_of_space = [&] {
-    // Data bitmap changes cost metadata blocks too: count them as items.
-    const uint64_t need = commit_cost(items_->dirty_count() + items + 2 * (data_blocks / kBitmapRegionBlocks + 1));
-    const uint64_t floor = deleting ? cfg_.meta_reserve / 2 : cfg_.meta_reserve;
-    const bool meta_short = meta_->free_blocks() < floor + need;
-    const bool data_short = !deleting && data_alloc_->free_count() < data_blocks;
-    return meta_short || data_short;
-  };
-  if (!short_of_space()) return 0;
-  // Committing writes the dirty items (so they stop counting) and turns freed blocks into
-  // free ones at the commit after: commit twice when that is what it takes.
-  for (int i = 0; i < 2 && short_of_space(); ++i) {
-    if (!dirty_ && meta_->pending_free_blocks() == 0) break;
-    dirty_ = true;
-    if (sim::Errno e = commit()) return e;
-  }
-  return short_of_space() ? ENOSPC : 0;
-}
-
-sim::Errno Mount::maybe_commit() {
-  if (items_->dirty_count() > cfg_.dirty_items_max) return commit();
-  return failed_;
-}
-
-Mount::Statfs Mount::statfs() const {
-  return Statfs{sb_.meta_blocks_total, meta_->free_blocks(), sb_.data_blocks_total, data_alloc_->free_count(),
-                next_ino_};
+Mount::Statfs Mount::statfs() {
+  net::Reply r = link_.call(proto::Cmd::kStatfs, {});
+  proto::Statfs s;
+  if (r.error || !proto::decode(r.data, &s)) return Statfs{0, 0, 0, 0, 0};
+  return Statfs{s.meta_blocks_total, s.meta_blocks_free + meta_->avail_count(), s.data_blocks_total,
+                s.data_blocks_free + data_avail_->free_count(), s.next_ino};
 }
 
 }  // namespace simfs::fs

@@ -1,5 +1,7 @@
 #include "fs/forest/forest.h"
 
+#include <map>
+
 namespace simfs::fs {
 
 sim::Errno Forest::lookup(const Key& key, Item* out) {
@@ -40,6 +42,22 @@ sim::Errno Forest::next(const Key& from, const Key& last, Item* out) {
     if (out->key == Key::max()) return ENOENT;
     pos = key_successor(out->key);  // deleted: look past it
   }
+}
+
+sim::Errno Forest::read_range(const Key& first, const Key& last, std::vector<Item>* out) {
+  // Per key the highest seq wins; equal seqs name the same write, so either copy serves.
+  std::map<Key, Item> best;
+  for (Btree* t : trees_) {
+    sim::Errno e = t->for_each(first, last, [&](const Item& it) {
+      auto [b, inserted] = best.try_emplace(it.key, it);
+      if (!inserted && it.seq > b->second.seq) b->second = it;
+      return true;
+    });
+    if (e) return e;
+  }
+  for (auto& [k, it] : best)
+    if (!it.deletion) out->push_back(std::move(it));
+  return 0;
 }
 
 }  // namespace simfs::fs

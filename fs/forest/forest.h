@@ -37,6 +37,8 @@ class Forest {
   sim::Errno lookup(const Key& key, Item* out);
   // The first live item with from <= key <= last.
   sim::Errno next(const Key& from, const Key& last, Item* out);
+  // Every live item with first <= key <= last, in key order (one walk of each tree).
+  sim::Errno read_range(const Key& first, const Key& last, std::vector<Item>* out);
 
  private:
   std::vector<Btree*> trees_;

@@ -1,82 +1,113 @@
 #include "fs/forest/item_cache.h"
 
+#include <algorithm>
+
+#include "fs/base/assert.h"
+
 namespace simfs::fs {
 
-sim::Errno ItemCache::get(const Key& key, std::vector<uint8_t>* value) {
-  auto it = dirty_.find(key);
-  if (it != dirty_.end()) {
-    if (it->second.deleted) return ENOENT;
-    *value = it->second.value;
-    return 0;
+void ItemCache::populate(const Key& first, const Key& last, std::vector<Item> live) {
+  drop(first, last);
+  ranges_[first] = last;
+  for (Item& it : live) {
+    FS_ASSERT(first <= it.key && it.key <= last && !it.deletion);
+    auto [e, inserted] = entries_.try_emplace(it.key);
+    if (!inserted && e->second.dirty) continue;  // our own change is newer than the forest
+    e->second.value = std::move(it.value);
+    e->second.deleted = false;
+    e->second.persistent = true;
   }
-  Item item;
-  sim::Errno e = forest_.lookup(key, &item);
-  if (e) return e;
-  *value = std::move(item.value);
+  // Dirty entries already in the range whose key the forest does not hold stay as they are.
+}
+
+void ItemCache::drop(const Key& first, const Key& last) {
+  for (auto r = ranges_.begin(); r != ranges_.end();) {
+    if (r->second < first || r->first > last) {
+      ++r;
+    } else {
+      r = ranges_.erase(r);
+    }
+  }
+  for (auto it = entries_.lower_bound(first); it != entries_.end() && it->first <= last;) {
+    if (it->second.dirty) {
+      ++it;  // only a planted bug drops a range it wrote into before committing
+    } else {
+      it = entries_.erase(it);
+    }
+  }
+}
+
+bool ItemCache::covered(const Key& first, const Key& last) const {
+  auto r = ranges_.upper_bound(first);
+  if (r == ranges_.begin()) return false;
+  --r;
+  return r->first <= first && last <= r->second;
+}
+
+sim::Errno ItemCache::get(const Key& key, std::vector<uint8_t>* value) const {
+  auto it = entries_.find(key);
+  if (it == entries_.end() || it->second.deleted) return ENOENT;
+  *value = it->second.value;
   return 0;
 }
 
-void ItemCache::put(const Key& key, std::vector<uint8_t> value) {
-  Dirty& d = dirty_[key];
-  ++mods_;
-  dirty_bytes_ += value.size() + kKeyBytes;
-  d.deleted = false;
-  d.value = std::move(value);
-}
-
-void ItemCache::del(const Key& key) {
-  Dirty& d = dirty_[key];
-  ++mods_;
-  dirty_bytes_ += kKeyBytes;
-  d.deleted = true;
-  d.value.clear();
-}
-
-sim::Errno ItemCache::next(const Key& from, const Key& last, Item* out) {
-  Key pos = from;
-  for (;;) {
-    if (pos > last) return ENOENT;
-    // The forest's next live item at or after pos that the transaction has not deleted or
-    // replaced.
-    Item t;
-    bool have_tree = false;
-    sim::Errno e = forest_.next(pos, last, &t);
-    if (e == 0) {
-      have_tree = true;
-    } else if (e != ENOENT) {
-      return e;
-    }
-    auto d = dirty_.lower_bound(pos);
-    while (d != dirty_.end() && d->first <= last && d->second.deleted && (!have_tree || d->first < t.key)) ++d;
-    bool have_dirty = d != dirty_.end() && d->first <= last;
-    if (have_dirty && (!have_tree || d->first <= t.key)) {
-      if (d->second.deleted) {  // it hides the forest item at the same key
-        if (d->first == Key::max()) return ENOENT;
-        pos = key_successor(d->first);
-        continue;
-      }
-      *out = Item{d->first, 0, false, d->second.value};
-      return 0;
-    }
-    if (!have_tree) return ENOENT;
-    *out = std::move(t);
+sim::Errno ItemCache::next(const Key& from, const Key& last, Item* out) const {
+  for (auto it = entries_.lower_bound(from); it != entries_.end() && it->first <= last; ++it) {
+    if (it->second.deleted) continue;
+    *out = Item{it->first, 0, false, it->second.value};
     return 0;
   }
+  return ENOENT;
 }
 
-sim::Errno ItemCache::write_dirty(Btree& log, uint64_t seq, uint64_t* added) {
+void ItemCache::put(const Key& key, std::vector<uint8_t> value, uint64_t write_seq) {
+  auto [it, inserted] = entries_.try_emplace(key);
+  Entry& e = it->second;
+  // A key new to a cached range is not in the forest; a blind write cannot know.
+  if (inserted) e.persistent = !covered(key);
+  if (!e.dirty) ++dirty_;
+  dirty_bytes_ += value.size() + kKeyBytes;
+  ++mods_;
+  e.value = std::move(value);
+  e.deleted = false;
+  e.dirty = true;
+  e.write_seq = write_seq;
+}
+
+void ItemCache::del(const Key& key, uint64_t write_seq) {
+  auto it = entries_.find(key);
+  if (it == entries_.end()) {
+    if (covered(key)) return;  // not there
+    it = entries_.try_emplace(key).first;
+    it->second.persistent = true;  // blind: it may exist
+  }
+  Entry& e = it->second;
+  if (!e.dirty) ++dirty_;
+  dirty_bytes_ += kKeyBytes;
+  ++mods_;
+  e.value.clear();
+  e.deleted = true;
+  e.dirty = true;
+  e.write_seq = write_seq;
+}
+
+bool ItemCache::dirty_in(const Key& first, const Key& last) const {
+  for (auto it = entries_.lower_bound(first); it != entries_.end() && it->first <= last; ++it)
+    if (it->second.dirty) return true;
+  return false;
+}
+
+sim::Errno ItemCache::write_dirty(Btree& log, uint64_t trans_seq, uint64_t* added, uint64_t* max_seq,
+                                  bool ignore_write_seq) const {
   *added = 0;
   std::vector<Item> items;
-  items.reserve(dirty_.size());
-  Item below;
-  for (auto& [key, d] : dirty_) {
-    if (d.deleted) {
-      // Nothing to hide: created and deleted within the transaction, or never there.
-      sim::Errno e = forest_.lookup(key, &below);
-      if (e == ENOENT) continue;
-      if (e) return e;
-    }
-    items.push_back(Item{key, seq, d.deleted, d.deleted ? std::vector<uint8_t>{} : d.value});
+  items.reserve(dirty_);
+  for (const auto& [key, e] : entries_) {
+    if (!e.dirty) continue;
+    if (e.deleted && !e.persistent) continue;  // nothing durable to hide
+    const uint64_t seq = ignore_write_seq ? trans_seq : std::max(trans_seq, e.write_seq);  // BUG (planted) when ignored
+    *max_seq = std::max(*max_seq, seq);
+    items.push_back(Item{key, seq, e.deleted, e.deleted ? std::vector<uint8_t>{} : e.value});
   }
   // A run of keys per leaf, each leaf copied once.
   for (size_t i = 0; i < items.size();) {
@@ -87,6 +118,26 @@ sim::Errno ItemCache::write_dirty(Btree& log, uint64_t seq, uint64_t* added) {
     i += applied;
   }
   return 0;
+}
+
+void ItemCache::clear_dirty() {
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    Entry& e = it->second;
+    if (!e.dirty) {
+      ++it;
+      continue;
+    }
+    e.dirty = false;
+    // Deleted, or written blind outside what we may read: nothing to keep cached.
+    if (e.deleted || !covered(it->first)) {
+      it = entries_.erase(it);
+      continue;
+    }
+    e.persistent = true;
+    ++it;
+  }
+  dirty_ = 0;
+  dirty_bytes_ = 0;
 }
 
 }  // namespace simfs::fs

@@ -21,8 +21,6 @@ BlockRef decode_ref(sim::ByteReader& r) {
   return ref;
 }
 
-namespace {
-
 void encode_btree_root(sim::ByteWriter& w, const BtreeRoot& r) {
   encode_ref(w, r.ref);
   w.u8(r.height);
@@ -61,7 +59,6 @@ AllocListHead decode_list_head(sim::ByteReader& r) {
   return h;
 }
 
-}  // namespace
 
 // ---- block header ----
 
@@ -145,7 +142,7 @@ sim::Errno block_check_errno(BlockCheck c) {
 // One line per encoded field, in encoding order: "<struct> <field> <type>". Types are u8, u32,
 // u64 (little-endian) or another struct named here. Change this whenever an encoder changes.
 const std::string_view kFormatDescription =
-    "simfs metadata format 1\n"
+    "simfs metadata format 2\n"
     "block_size 4096\n"
     "super_blkno 1\n"
     "quorum_blknos 2..16\n"
@@ -178,6 +175,8 @@ const std::string_view kFormatDescription =
     "super server_meta_avail[2] alloc_list_head\n"
     "super server_meta_freed[2] alloc_list_head\n"
     "super btree_fill u32 (fs, logs and log trees: entry bytes per block, 0 = whole block, else >= 1100)\n"
+    "super clients_root btree_root\n"
+    "super server_term u64\n"
     "magic btree_leaf 0x53464C54 btree_parent 0x53465054\n"
     "key zone u8, ino u64, type u8, first u64, second u64\n"
     "btree_block level u8, reserved u8, count u16, then entries\n"
@@ -195,7 +194,11 @@ const std::string_view kFormatDescription =
     "symlink_item key {1, ino, 7, 0, 0}: target u16+bytes\n"
     "orphan_item key {2, ino, 8, 0, 0}: empty\n"
     "log_tree_item (logs tree) key {4, rid, 10, nr, 0}: root btree_root, item_count u64, max_seq u64, "
-    "flags u8 (bit 0 finalized), merge_next key\n"
+    "flags u8 (bit 0 finalized), merge_next key, meta_avail alloc_list_head, meta_freed alloc_list_head, "
+    "data_avail alloc_root, data_freed alloc_root, get_trans_seq u64, commit_trans_seq u64, finalize_seq u64, "
+    "first_seq u64, inode_delta u64 (two's complement)\n"
+    "merge_status_item (logs tree) key {4, 0, 12, 0, 0}: input_seq u64, next key\n"
+    "mounted_client_item (clients tree) key {5, rid, 11, 0, 0}: node u32, flags u64 (bit 0 voter)\n"
     "log_tree items: a later seq wins over the fs tree and other log trees; deletion items hide keys\n"
     "name_hash fnv1a64(name) >> 1\n"
     "data_block_size 4096, data block 0 unused\n";
@@ -231,6 +234,8 @@ std::vector<uint8_t> encode_super(const SuperBlock& sb) {
     for (const AllocListHead& h : sb.server_meta_avail) encode_list_head(w, h);
     for (const AllocListHead& h : sb.server_meta_freed) encode_list_head(w, h);
     w.u32(sb.btree_fill);
+    encode_btree_root(w, sb.clients_root);
+    w.u64(sb.server_term);
   }
   FS_ASSERT(block.size() == kBlockHeaderBytes + kSuperPayloadBytes);
   block.resize(kBlockSize, 0);
@@ -269,6 +274,8 @@ BlockCheck decode_super(std::span<const uint8_t> block, std::optional<uint64_t> 
   for (AllocListHead& lh : sb.server_meta_avail) lh = decode_list_head(r);
   for (AllocListHead& lh : sb.server_meta_freed) lh = decode_list_head(r);
   sb.btree_fill = r.u32();
+  sb.clients_root = decode_btree_root(r);
+  sb.server_term = r.u64();
   // The payload always fits in a block; running out would mean the encoder and decoder differ.
   FS_ASSERT(r.ok() && r.position() == kSuperPayloadBytes);
   *out = sb;

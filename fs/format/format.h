@@ -70,7 +70,9 @@ constexpr size_t kCrcBytes = 4;
 
 // A reference from one block (or the super) to another: the pair must match the header of the
 // block it names. A matching blkno with a different seq means the block was rewritten since the
-// reference was taken.
+// reference was taken. Seqs are never reused: blocks the server writes take its counter
+// (SuperBlock::server_seq); a mount's blocks take a per-mount hash with the top bit set
+// (kMountBlockSeqBit), so the two never meet.
 struct BlockRef {
   uint64_t blkno = 0;  // 0: no block (block 0 is never used)
   uint64_t seq = 0;
@@ -78,6 +80,7 @@ struct BlockRef {
   bool empty() const { return blkno == 0; }
 };
 constexpr size_t kBlockRefBytes = 16;
+constexpr uint64_t kMountBlockSeqBit = uint64_t{1} << 63;
 
 void encode_ref(sim::ByteWriter& w, const BlockRef& r);
 BlockRef decode_ref(sim::ByteReader& r);
@@ -147,9 +150,17 @@ struct AllocListHead {
 };
 constexpr size_t kAllocListHeadBytes = kBlockRefBytes + 8 + 4;
 
+// Field encoders for the structs above (the same bytes wherever a struct is embedded).
+void encode_btree_root(sim::ByteWriter& w, const BtreeRoot& r);
+BtreeRoot decode_btree_root(sim::ByteReader& r);
+void encode_alloc_root(sim::ByteWriter& w, const AllocRoot& a);
+AllocRoot decode_alloc_root(sim::ByteReader& r);
+void encode_list_head(sim::ByteWriter& w, const AllocListHead& h);
+AllocListHead decode_list_head(sim::ByteReader& r);
+
 // ---- super block ----
 
-constexpr uint64_t kFormatVersion = 1;
+constexpr uint64_t kFormatVersion = 2;
 
 // The layout, as text: one line per encoded field. The format hash is derived from it and a
 // test pins the hash, so editing the description is a deliberate act; the layout tests check
@@ -173,7 +184,7 @@ struct SuperBlock {
   uint64_t data_blocks_total = 0;
   uint32_t quorum_slot_count = 0;  // slots configured at mkfs, <= kQuorumSlotsMax
   BtreeRoot fs_root;
-  BtreeRoot logs_root;  // placeholder: per-mount log trees (forest slice)
+  BtreeRoot logs_root;  // one record per log tree of every mount (items.h, LogTreeValue)
   std::array<AllocRoot, 2> meta_alloc;  // [0] avail, [1] freed; they swap
   AllocRoot data_alloc;
   std::array<AllocListHead, 2> server_meta_avail;  // double-buffered server allocators
@@ -182,11 +193,18 @@ struct SuperBlock {
   // chosen at mkfs; 0 means a whole block. Smaller limits make deeper trees from fewer items,
   // which is how tests and scenarios reach splits and joins at every level.
   uint32_t btree_fill = 0;
+  // The mounted-clients tree: one record per mount the server knows (items.h). A mount's
+  // record is written before its first transaction and deleted last when it leaves or is
+  // reclaimed, so "no record" means "fully gone".
+  BtreeRoot clients_root;
+  // Bumped every time a server starts: clients that see a new term know their connection
+  // state (sequence numbers, queued responses) belongs to a dead server and resend.
+  uint64_t server_term = 0;
   bool operator==(const SuperBlock&) const = default;
 };
 // Bytes of payload after the header; the rest of the block is zero.
 constexpr size_t kSuperPayloadBytes =
-    7 * 8 + 4 + 2 * kBtreeRootBytes + 3 * kAllocRootBytes + 4 * kAllocListHeadBytes + 4;
+    7 * 8 + 4 + 2 * kBtreeRootBytes + 3 * kAllocRootBytes + 4 * kAllocListHeadBytes + 4 + kBtreeRootBytes + 8;
 // The smallest btree_fill: two of the largest leaf entries (a 512-byte value) must fit a block.
 constexpr uint32_t kBtreeFillMin = 1100;
 

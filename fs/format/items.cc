@@ -17,6 +17,8 @@ Key symlink_key(uint64_t ino) { return Key{kZoneFs, ino, kTypeSymlink, 0, 0}; }
 Key orphan_key(uint64_t ino) { return Key{kZoneOrphan, ino, kTypeOrphan, 0, 0}; }
 Key bitmap_key(uint64_t allocator, uint64_t region) { return Key{kZoneAlloc, allocator, kTypeBitmap, region, 0}; }
 Key log_tree_key(uint64_t rid, uint64_t nr) { return Key{kZoneLogs, rid, kTypeLogTree, nr, 0}; }
+Key merge_status_key() { return Key{kZoneLogs, 0, kTypeMergeStatus, 0, 0}; }
+Key mounted_client_key(uint64_t rid) { return Key{kZoneClients, rid, kTypeMountedClient, 0, 0}; }
 Key inode_first(uint64_t ino) { return Key{kZoneFs, ino, 0, 0, 0}; }
 Key inode_last(uint64_t ino) { return Key{kZoneFs, ino, UINT8_MAX, UINT64_MAX, UINT64_MAX}; }
 Key type_first(uint64_t ino, uint8_t type) { return Key{kZoneFs, ino, type, 0, 0}; }
@@ -172,28 +174,90 @@ bool decode_extent(std::span<const uint8_t> v, ExtentMap* out) {
 std::vector<uint8_t> encode_log_tree(const LogTreeValue& v) {
   std::vector<uint8_t> out;
   sim::ByteWriter w(out);
-  encode_ref(w, v.root.ref);
-  w.u8(v.root.height);
+  encode_btree_root(w, v.root);
   w.u64(v.item_count);
   w.u64(v.max_seq);
   w.u8(v.finalized ? 1 : 0);
   encode_key(w, v.merge_next);
+  encode_list_head(w, v.meta_avail);
+  encode_list_head(w, v.meta_freed);
+  encode_alloc_root(w, v.data_avail);
+  encode_alloc_root(w, v.data_freed);
+  w.u64(v.get_trans_seq);
+  w.u64(v.commit_trans_seq);
+  w.u64(v.finalize_seq);
+  w.u64(v.first_seq);
+  w.u64(static_cast<uint64_t>(v.inode_delta));
   return out;
 }
 
+namespace {
+bool root_sane(const BtreeRoot& r) { return r.height <= kBtreeHeightMax && (r.height == 0) == r.ref.empty(); }
+bool list_sane(const AllocListHead& h) {
+  return h.ref.empty() ? (h.total_nr == 0 && h.first_nr == 0) : (h.first_nr >= 1 && h.first_nr <= h.total_nr);
+}
+}  // namespace
+
 bool decode_log_tree(std::span<const uint8_t> v, LogTreeValue* out) {
-  if (v.size() != kBlockRefBytes + 1 + 8 + 8 + 1 + kKeyBytes) return false;
+  constexpr size_t kBytes = kBtreeRootBytes + 8 + 8 + 1 + kKeyBytes + 2 * kAllocListHeadBytes + 2 * kAllocRootBytes + 5 * 8;
+  if (v.size() != kBytes) return false;
   sim::ByteReader r(v);
-  out->root.ref = decode_ref(r);
-  out->root.height = r.u8();
-  out->item_count = r.u64();
-  out->max_seq = r.u64();
+  LogTreeValue t;
+  t.root = decode_btree_root(r);
+  t.item_count = r.u64();
+  t.max_seq = r.u64();
   const uint8_t flags = r.u8();
-  out->finalized = flags & 1;
-  out->merge_next = decode_key(r);
-  const bool empty = out->root.height == 0;
-  return r.ok() && flags <= 1 && out->root.height <= kBtreeHeightMax && empty == out->root.ref.empty() &&
-         empty == (out->item_count == 0);
+  t.finalized = flags & 1;
+  t.merge_next = decode_key(r);
+  t.meta_avail = decode_list_head(r);
+  t.meta_freed = decode_list_head(r);
+  t.data_avail = decode_alloc_root(r);
+  t.data_freed = decode_alloc_root(r);
+  t.get_trans_seq = r.u64();
+  t.commit_trans_seq = r.u64();
+  t.finalize_seq = r.u64();
+  t.first_seq = r.u64();
+  t.inode_delta = static_cast<int64_t>(r.u64());
+  const bool empty = t.root.height == 0;
+  if (!(r.ok() && flags <= 1 && root_sane(t.root) && empty == (t.item_count == 0) && list_sane(t.meta_avail) &&
+        list_sane(t.meta_freed) && root_sane(t.data_avail.root) && root_sane(t.data_freed.root) &&
+        t.commit_trans_seq <= t.get_trans_seq && (t.finalize_seq != 0) == t.finalized)) {
+    return false;
+  }
+  *out = t;
+  return true;
+}
+
+std::vector<uint8_t> encode_merge_status(const MergeStatusValue& v) {
+  std::vector<uint8_t> out;
+  sim::ByteWriter w(out);
+  w.u64(v.input_seq);
+  encode_key(w, v.next);
+  return out;
+}
+
+bool decode_merge_status(std::span<const uint8_t> v, MergeStatusValue* out) {
+  if (v.size() != 8 + kKeyBytes) return false;
+  sim::ByteReader r(v);
+  out->input_seq = r.u64();
+  out->next = decode_key(r);
+  return r.ok() && out->input_seq != 0;
+}
+
+std::vector<uint8_t> encode_mounted_client(const MountedClientValue& v) {
+  std::vector<uint8_t> out;
+  sim::ByteWriter w(out);
+  w.u32(v.node);
+  w.u64(v.flags);
+  return out;
+}
+
+bool decode_mounted_client(std::span<const uint8_t> v, MountedClientValue* out) {
+  if (v.size() != 4 + 8) return false;
+  sim::ByteReader r(v);
+  out->node = r.u32();
+  out->flags = r.u64();
+  return r.ok() && (out->flags & ~kMountedClientVoter) == 0;
 }
 
 }  // namespace simfs::fs

@@ -27,7 +27,8 @@ namespace simfs::fs {
 constexpr uint8_t kZoneFs = 1;      // inode records: ino = the inode
 constexpr uint8_t kZoneOrphan = 2;  // ino = an unlinked inode still to be deleted
 constexpr uint8_t kZoneAlloc = 3;   // ino = which allocator (kAllocMeta, kAllocData)
-constexpr uint8_t kZoneLogs = 4;    // in the logs tree: ino = the mount's rid
+constexpr uint8_t kZoneLogs = 4;    // in the logs tree: ino = the mount's rid (0: merge status)
+constexpr uint8_t kZoneClients = 5; // in the mounted-clients tree: ino = the mount's rid
 
 constexpr uint8_t kTypeInode = 1;
 constexpr uint8_t kTypeXattr = 2;    // first = name hash, second = collision index
@@ -39,6 +40,8 @@ constexpr uint8_t kTypeSymlink = 7;  // the link target
 constexpr uint8_t kTypeOrphan = 8;   // in kZoneOrphan
 constexpr uint8_t kTypeBitmap = 9;   // in kZoneAlloc: first = region index
 constexpr uint8_t kTypeLogTree = 10; // in kZoneLogs: first = the log tree's nr (per rid, rising)
+constexpr uint8_t kTypeMountedClient = 11;  // in kZoneClients
+constexpr uint8_t kTypeMergeStatus = 12;    // in kZoneLogs, rid 0: the log merge in progress
 
 constexpr uint64_t kAllocMeta = 0;
 constexpr uint64_t kAllocData = 1;
@@ -86,6 +89,8 @@ Key symlink_key(uint64_t ino);
 Key orphan_key(uint64_t ino);
 Key bitmap_key(uint64_t allocator, uint64_t region);
 Key log_tree_key(uint64_t rid, uint64_t nr);
+Key merge_status_key();
+Key mounted_client_key(uint64_t rid);
 // The first and last key of all of one inode's records, and of one type of them.
 Key inode_first(uint64_t ino);
 Key inode_last(uint64_t ino);
@@ -154,16 +159,50 @@ inline bool extent_empty(const ExtentMap& m) {
 
 // One mount's log btree, as recorded in the logs tree (super.logs_root). A mount writes its
 // transactions' items into its open log tree; once finalized, the tree takes no more writes and
-// is merged into the fs tree, from merge_next on, then freed and its record erased.
+// is merged into the fs tree, then freed and its record erased. The record also holds the
+// mount's transaction allocators, so a dead mount's allocators are found and reclaimed from it.
 struct LogTreeValue {
   BtreeRoot root;
   uint64_t item_count = 0;  // items (deletions included) the tree holds
   uint64_t max_seq = 0;     // the highest item seq in the tree (0: empty)
   bool finalized = false;
   Key merge_next = Key::min();  // finalized: keys below it are already merged into the fs tree
+  // The mount's metadata allocator lists: blocks it may allocate, blocks its commits freed.
+  AllocListHead meta_avail;
+  AllocListHead meta_freed;
+  // Its data allocator: bitmap trees of data blocks it may allocate and blocks it freed.
+  AllocRoot data_avail;
+  AllocRoot data_freed;
+  // The transaction the server opened for it (GET_LOG_TREES) and the last one it committed:
+  // get > commit while a transaction is open. Re-executed requests compare them.
+  uint64_t get_trans_seq = 0;
+  uint64_t commit_trans_seq = 0;
+  uint64_t finalize_seq = 0;  // the server seq when it was finalized (0: open)
+  uint64_t first_seq = 0;     // the get_trans_seq of its first transaction: no item seq is lower
+  int64_t inode_delta = 0;    // inodes created minus deleted by its transactions
   bool operator==(const LogTreeValue&) const = default;
 };
 std::vector<uint8_t> encode_log_tree(const LogTreeValue& v);
 bool decode_log_tree(std::span<const uint8_t> v, LogTreeValue* out);
+
+// The log merge the server is running: every finalized log tree with finalize_seq <= input_seq
+// is an input, and keys below `next` are merged into the fs tree.
+struct MergeStatusValue {
+  uint64_t input_seq = 0;
+  Key next = Key::min();
+  bool operator==(const MergeStatusValue&) const = default;
+};
+std::vector<uint8_t> encode_merge_status(const MergeStatusValue& v);
+bool decode_merge_status(std::span<const uint8_t> v, MergeStatusValue* out);
+
+// A mount the server knows (the mounted-clients tree).
+constexpr uint64_t kMountedClientVoter = 1;
+struct MountedClientValue {
+  uint32_t node = 0;   // where it runs (its address)
+  uint64_t flags = 0;  // kMountedClientVoter
+  bool operator==(const MountedClientValue&) const = default;
+};
+std::vector<uint8_t> encode_mounted_client(const MountedClientValue& v);
+bool decode_mounted_client(std::span<const uint8_t> v, MountedClientValue* out);
 
 }  // namespace simfs::fs

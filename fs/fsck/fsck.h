@@ -66,6 +66,7 @@ struct FsckCounts {
   uint64_t xattrs = 0;
   uint64_t extent_items = 0;
   uint64_t orphans = 0;
+  uint64_t mounted_clients = 0;
 };
 
 struct FsckReport {

@@ -51,24 +51,17 @@ struct Images {
 };
 
 // With `merge`, every log tree is merged into the fs tree at the end (tests that edit fs tree
-// items want that); without, the items stay spread over the fs tree and the log trees, with a
-// finalized tree part way through its merge (`logs` then holds the mount's log trees).
-// The mount's log trees as their records say, oldest first.
-struct LogRecord {
-  uint64_t nr = 0;
-  LogTreeValue v;
-};
-
-Images make_images(uint64_t seed, int extra_files = 0, bool merge = true, std::vector<LogRecord>* logs = nullptr) {
+// items want that); without, the items stay spread over the fs tree and the log trees, with the
+// server's merge part way through its finalized trees and the open tree holding items too.
+Images make_images(uint64_t seed, int extra_files = 0, bool merge = true) {
   FsWorld w(seed);
   Images im;
+  if (!merge) {
+    w.server_cfg.log_finalize_items = 24;
+    w.server_cfg.merge_blocks_per_commit = 1;
+  }
   w.run([&] {
-    MountConfig cfg = FsWorld::test_config();
-    if (!merge) {
-      cfg.log_finalize_items = 24;
-      cfg.merge_blocks_per_commit = 1;
-    }
-    ASSERT_EQ(w.mkfs_and_mount(cfg), 0);
+    ASSERT_EQ(w.mkfs_and_mount(), 0);
     Vfs& v = *w.vfs;
     uint64_t sub = 0, x = 0;
     ASSERT_EQ(v.mkdir(kRootIno, "d", 0755, &im.dir), 0);
@@ -114,27 +107,26 @@ Images make_images(uint64_t seed, int extra_files = 0, bool merge = true, std::v
     ASSERT_EQ(v.unlink(kRootIno, "orphan"), 0);
     ASSERT_EQ(v.sync(), 0);
     if (!merge) {
-      // A few more files until a finalized tree is part way through its merge and the open one
-      // holds items too.
+      // A few more files until the merge is part way through and the open tree holds items too;
+      // the images are the durable state of that moment (the server stops writing).
       auto mid_merge = [&] {
-        const auto& lt = w.mount->log_trees();
-        return lt.size() == 2 && lt.front().v.merge_next != Key::min() && lt.back().v.item_count > 0;
+        std::vector<Server::LogRecord> recs;
+        EXPECT_EQ(w.server->log_records(&recs), 0);
+        const auto& st = w.server->merge_status();
+        return st && st->next != Key::min() && !recs.empty() && !recs.back().v.finalized &&
+               recs.back().v.item_count > 0;
       };
-      for (int i = 0; i < 200 && !mid_merge(); ++i) {
+      for (int i = 0; i < 400 && !mid_merge(); ++i) {
         uint64_t f = 0;
         ASSERT_EQ(v.create(kRootIno, "more-" + std::to_string(i), 0644, &f), 0);
         ASSERT_EQ(v.sync(), 0);
       }
-      if (logs) {
-        for (const Mount::LogTree& l : w.mount->log_trees()) logs->push_back({l.nr, l.v});
-      }
+      ASSERT_TRUE(mid_merge());
       return;
     }
     // The tests below edit items in the fs tree: merge the log trees into it.
-    sim::LockGuard g(w.mount->mutex());
-    ASSERT_EQ(w.mount->merge_logs(), 0);
-    ASSERT_EQ(w.mount->log_trees().size(), 1u);
-    ASSERT_EQ(w.mount->log_trees().back().v.item_count, 0u);
+    w.drain_orphans();
+    ASSERT_EQ(w.merge_logs(), 0);
   });
   im.meta = image_of(w.meta);
   im.data = image_of(w.data);
@@ -339,7 +331,9 @@ TEST(Fsck, RecoveredOrphansLeaveACleanFilesystem) {
     ASSERT_EQ(w.vfs->unlink(kRootIno, "o"), 0);
     ASSERT_EQ(w.vfs->sync(), 0);
     w.crash();
-    ASSERT_EQ(w.remount(), 0);  // deletes the orphan and commits
+    ASSERT_EQ(w.remount(), 0);  // queues the orphan for deletion
+    w.drain_orphans();
+    ASSERT_EQ(w.vfs->sync(), 0);
     FsckReport r = fsck(durable_reader(w.meta), durable_reader(w.data));
     EXPECT_TRUE(r.clean()) << format_report(r);
     EXPECT_EQ(r.counts.orphans, 0u);
@@ -881,24 +875,43 @@ RC_GTEST_PROP(FsckProperty, TruncatedOrFailingImagesNeverCrash, ()) {
 
 // ---- log trees ----
 
-// Images whose items are spread over the fs tree, a finalized log tree part way through its
-// merge and the open log tree, with the two trees' records. Built once; each test edits a copy.
+// One log tree record of the durable image.
+struct LogRecord {
+  uint64_t rid = 0;
+  uint64_t nr = 0;
+  LogTreeValue v;
+};
+
+// Images whose items are spread over the fs tree, finalized log trees part way through their
+// merge and the open log tree, with the records (finalized ones first, the open one last) and
+// the merge status as the durable image has them. Built once; each test edits a copy.
 struct LogImages {
   Images im;
   std::vector<LogRecord> logs;
+  MergeStatusValue status;
 };
 
 const LogImages& log_images() {
   static const LogImages built = [] {
     LogImages l;
-    l.im = make_images(40, 120, /*merge=*/false, &l.logs);
+    l.im = make_images(40, 120, /*merge=*/false);
+    for (const Item& it : items_of(l.im.meta, super_of(l.im.meta).logs_root)) {
+      if (it.key == merge_status_key()) {
+        EXPECT_TRUE(decode_merge_status(it.value, &l.status));
+        continue;
+      }
+      LogRecord r{it.key.ino, it.key.first, {}};
+      EXPECT_TRUE(decode_log_tree(it.value, &r.v));
+      l.logs.push_back(r);
+    }
+    std::stable_partition(l.logs.begin(), l.logs.end(), [](const LogRecord& r) { return r.v.finalized; });
     return l;
   }();
   return built;
 }
 
 void change_log_record(Images& im, const LogRecord& l, const std::function<void(LogTreeValue&)>& change) {
-  change_item(im.meta, super_of(im.meta).logs_root, log_tree_key(1, l.nr), [&](std::vector<uint8_t>& v) {
+  change_item(im.meta, super_of(im.meta).logs_root, log_tree_key(l.rid, l.nr), [&](std::vector<uint8_t>& v) {
     LogTreeValue lv;
     ASSERT_TRUE(decode_log_tree(v, &lv));
     change(lv);
@@ -907,10 +920,11 @@ void change_log_record(Images& im, const LogRecord& l, const std::function<void(
 }
 
 TEST(Fsck, ItemsSpreadOverLogTreesAreClean) {
-  auto [im, logs] = log_images();
-  ASSERT_EQ(logs.size(), 2u) << "the workload should leave a finalized tree mid-merge";
+  auto [im, logs, status] = log_images();
+  ASSERT_GE(logs.size(), 2u) << "the workload should leave a finalized tree mid-merge";
   EXPECT_TRUE(logs.front().v.finalized);
-  EXPECT_NE(logs.front().v.merge_next, Key::min()) << "the merge should have started";
+  EXPECT_NE(status.next, Key::min()) << "the merge should have started";
+  EXPECT_FALSE(logs.back().v.finalized);
   EXPECT_GT(logs.back().v.item_count, 0u);
   EXPECT_GT(super_of(im.meta).fs_root.height, 0);
   FsckReport r = im.check();
@@ -919,8 +933,8 @@ TEST(Fsck, ItemsSpreadOverLogTreesAreClean) {
 }
 
 TEST(Fsck, LogTreeRecordThatDisagreesWithItsTree) {
-  auto [im, logs] = log_images();
-  ASSERT_EQ(logs.size(), 2u);
+  auto [im, logs, status] = log_images();
+  ASSERT_GE(logs.size(), 2u);
   Images a = im;
   change_log_record(a, logs.back(), [](LogTreeValue& v) { v.item_count += 1; });
   FsckReport r = a.check();
@@ -930,7 +944,7 @@ TEST(Fsck, LogTreeRecordThatDisagreesWithItsTree) {
   r = b.check();
   EXPECT_TRUE(r.has("logs.seq")) << format_report(r);
   Images c = im;
-  change_item(c.meta, super_of(c.meta).logs_root, log_tree_key(1, logs.back().nr),
+  change_item(c.meta, super_of(c.meta).logs_root, log_tree_key(logs.back().rid, logs.back().nr),
               [](std::vector<uint8_t>& v) { v.pop_back(); });
   r = c.check();
   EXPECT_TRUE(r.has("logs.bad_record")) << format_report(r);
@@ -938,16 +952,19 @@ TEST(Fsck, LogTreeRecordThatDisagreesWithItsTree) {
 }
 
 TEST(Fsck, OlderLogTreeStillOpen) {
-  auto [im, logs] = log_images();
-  ASSERT_EQ(logs.size(), 2u);
-  change_log_record(im, logs.front(), [](LogTreeValue& v) { v.finalized = false; });
+  auto [im, logs, status] = log_images();
+  ASSERT_GE(logs.size(), 2u);
+  change_log_record(im, logs.front(), [](LogTreeValue& v) {
+    v.finalized = false;
+    v.finalize_seq = 0;
+  });
   FsckReport r = im.check();
   EXPECT_TRUE(r.has("logs.order")) << format_report(r);
 }
 
 TEST(Fsck, DeletionItemInALogTreeHidesTheItemBelow) {
-  auto [im, logs] = log_images();
-  ASSERT_EQ(logs.size(), 2u);
+  auto [im, logs, status] = log_images();
+  ASSERT_GE(logs.size(), 2u);
   // Turn the open log tree's newest live inode item into a deletion: its entries now name an
   // inode that does not exist.
   const BtreeRoot root = logs.back().v.root;
@@ -973,8 +990,8 @@ TEST(Fsck, DeletionItemInALogTreeHidesTheItemBelow) {
 }
 
 TEST(Fsck, LogTreeBlockAlsoInTheFsTree) {
-  auto [im, logs] = log_images();
-  ASSERT_EQ(logs.size(), 2u);
+  auto [im, logs, status] = log_images();
+  ASSERT_GE(logs.size(), 2u);
   // The open log tree's root also referenced from the logs tree's view of the finalized tree.
   change_log_record(im, logs.front(), [&](LogTreeValue& v) {
     v.root = logs.back().v.root;
@@ -996,9 +1013,8 @@ TEST(Fsck, SmallFillLimitImageIsCleanAndABadLimitIsReported) {
       ASSERT_EQ(w.vfs->create(kRootIno, "file-" + std::to_string(i), 0644, &f), 0);
     }
     ASSERT_EQ(w.vfs->sync(), 0);
-    sim::LockGuard g(w.mount->mutex());
-    ASSERT_EQ(w.mount->merge_logs(), 0);
-    ASSERT_GE(w.mount->fs_tree().root().height, 3);
+    ASSERT_EQ(w.merge_logs(), 0);
+    ASSERT_GE(w.server->fs_tree().root().height, 3);
   });
   Images im;
   im.meta = image_of(w.meta);
@@ -1019,8 +1035,8 @@ TEST(Fsck, SmallFillLimitImageIsCleanAndABadLimitIsReported) {
 
 
 TEST(Fsck, MergedPrefixMissingFromTheFsTree) {
-  auto [im, logs] = log_images();
-  ASSERT_EQ(logs.size(), 2u);
+  auto [im, logs, status] = log_images();
+  ASSERT_GE(logs.size(), 2u);
   // An item the finalized tree has already merged, taken out of the fs tree: the forest still
   // reads it from the log tree, so only the merge-position check can see it.
   const BtreeRoot fs_root = super_of(im.meta).fs_root;
@@ -1029,7 +1045,7 @@ TEST(Fsck, MergedPrefixMissingFromTheFsTree) {
   bool found = false;
   Key victim;
   for (const Item& it : items_of(im.meta, logs.front().v.root)) {
-    if (!(it.key < logs.front().v.merge_next)) break;
+    if (!(it.key < status.next)) break;
     auto f = fs_items.find(it.key);
     if (!it.deletion && f != fs_items.end() && f->second.seq == it.seq) {
       victim = it.key;
@@ -1043,8 +1059,8 @@ TEST(Fsck, MergedPrefixMissingFromTheFsTree) {
 }
 
 TEST(Fsck, OpenLogTreeWithAMergePosition) {
-  auto [im, logs] = log_images();
-  ASSERT_EQ(logs.size(), 2u);
+  auto [im, logs, status] = log_images();
+  ASSERT_GE(logs.size(), 2u);
   change_log_record(im, logs.back(), [](LogTreeValue& v) { v.merge_next = inode_key(5); });
   FsckReport r = im.check();
   EXPECT_TRUE(r.has("logs.merge_next")) << format_report(r);

@@ -1,7 +1,8 @@
-// The mount's log trees: commits write into the open log tree, which is finalized, merged into
-// the fs tree a budgeted step per commit, and freed; a crash mid-merge resumes where the durable
-// record says; deletion items hide items already merged until their own merge erases them. fsck
-// runs on the durable images throughout.
+// Log trees across the client-server seam: a mount's commits go into its open log tree; the
+// server finalizes the open trees together, merges them into the fs tree a budgeted step per
+// server commit, and frees them; a crash mid-merge resumes where the durable merge status says;
+// deletion items hide merged items until their own merge erases them. fsck runs on the durable
+// images throughout.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -28,37 +29,41 @@ size_t tree_items(Btree& t) {
   return n;
 }
 
+std::vector<Server::LogRecord> records(FsWorld& w) {
+  std::vector<Server::LogRecord> out;
+  EXPECT_EQ(w.server->log_records(&out), 0);
+  return out;
+}
+
+uint64_t logged_items(FsWorld& w) {
+  uint64_t n = 0;
+  for (const Server::LogRecord& r : records(w)) n += r.v.item_count;
+  return n;
+}
+
 TEST(LogTrees, FinalizeMergeAndFreeAsCommitsGoBy) {
   FsWorld w(1);
+  w.server_cfg.log_finalize_items = 40;
+  w.server_cfg.merge_blocks_per_commit = 6;
   w.run([&] {
-    MountConfig cfg = FsWorld::test_config();
-    cfg.log_finalize_items = 40;
-    cfg.merge_blocks_per_commit = 6;
-    ASSERT_EQ(w.mkfs_and_mount(cfg), 0);
+    ASSERT_EQ(w.mkfs_and_mount(), 0);
     for (int i = 0; i < 400; ++i) {
       uint64_t ino = 0;
       ASSERT_EQ(w.vfs->create(kRootIno, name(i), 0644, &ino), 0);
       if (i % 8 == 7) {
         ASSERT_EQ(w.vfs->sync(), 0);
-        // At most the open tree and one finalized tree; the open one never far past the limit.
-        ASSERT_LE(w.mount->log_trees().size(), 2u);
-        ASSERT_LE(w.mount->log_trees().back().v.item_count, cfg.log_finalize_items + 8 * 5u);
+        w.s.sched().sleep(5 * sim::kMillisecond);  // the server's merge ticks meanwhile
       }
       if (i % 50 == 49) expect_fsck_clean(w);
     }
-    const MountStats& st = w.mount->stats();
-    EXPECT_GE(st.log_finalized, 20u);
-    EXPECT_GE(st.log_merged, st.log_finalized - 1);
-    EXPECT_GT(st.merged_items, 1000u);
-    EXPECT_GT(tree_items(w.mount->fs_tree()), 1000u) << "merged items live in the fs tree";
-    // Everything merged: the fs tree alone holds every item, the log trees' blocks are free.
-    sim::LockGuard g(w.mount->mutex());
-    const uint64_t free_before = w.mount->statfs().meta_blocks_free;
-    ASSERT_EQ(w.mount->merge_logs(), 0);
-    ASSERT_EQ(w.mount->log_trees().size(), 1u);
-    EXPECT_EQ(w.mount->log_trees().back().v.item_count, 0u);
-    ASSERT_EQ(w.mount->commit(), 0);  // frees become free a commit later
-    EXPECT_GE(w.mount->statfs().meta_blocks_free + 8, free_before);
+    const ServerStats& st = w.server->stats();
+    EXPECT_GE(st.finalized, 5u);
+    EXPECT_GE(st.merges, 3u);
+    EXPECT_GT(st.merged_items, 500u);
+    EXPECT_GT(tree_items(w.server->fs_tree()), 500u) << "merged items live in the fs tree";
+    // Everything merged: the fs tree alone holds every item, and no log tree is left with items.
+    ASSERT_EQ(w.merge_logs(), 0);
+    EXPECT_EQ(logged_items(w), 0u);
     expect_fsck_clean(w);
   });
   w.run([&] {
@@ -70,53 +75,46 @@ TEST(LogTrees, FinalizeMergeAndFreeAsCommitsGoBy) {
   });
 }
 
-TEST(LogTrees, CrashMidMergeResumesWhereTheRecordSays) {
+TEST(LogTrees, CrashMidMergeResumesWhereTheStatusSays) {
   FsWorld w(2);
+  w.server_cfg.log_finalize_items = 60;
+  w.server_cfg.merge_blocks_per_commit = 1;  // a merge takes many server commits
   Key resume;
-  uint64_t nr = 0;
   int created = 0;
   w.run([&] {
-    MountConfig cfg = FsWorld::test_config();
-    cfg.log_finalize_items = 60;
-    cfg.merge_blocks_per_commit = 1;  // a merge takes many commits
-    ASSERT_EQ(w.mkfs_and_mount(cfg), 0);
-    // Sync until a finalized tree is part way through its merge.
-    for (int i = 0; i < 300; ++i) {
+    ASSERT_EQ(w.mkfs_and_mount(), 0);
+    // Create and sync until a merge is part way through; then wait for its next step to be
+    // durable.
+    for (int i = 0; i < 400; ++i) {
       uint64_t ino = 0;
       ASSERT_EQ(w.vfs->create(kRootIno, name(i), 0644, &ino), 0);
       ++created;
       ASSERT_EQ(w.vfs->sync(), 0);
-      const auto& logs = w.mount->log_trees();
-      if (logs.size() == 2 && logs.front().v.merge_next != Key::min()) break;
+      const auto& st = w.server->merge_status();
+      if (st && st->next != Key::min()) break;
     }
-    const auto& logs = w.mount->log_trees();
-    ASSERT_EQ(logs.size(), 2u);
-    resume = logs.front().v.merge_next;
-    nr = logs.front().nr;
+    ASSERT_TRUE(w.server->merge_running());
+    const uint64_t seq = w.server->stable_super().seq;
+    while (w.server->stable_super().seq == seq) w.s.sched().sleep(sim::kMillisecond);
     // Work after the last commit is lost in the crash.
     uint64_t ino = 0;
     ASSERT_EQ(w.vfs->create(kRootIno, "lost", 0644, &ino), 0);
-    w.crash();
+    // What the durable status says is where the next server resumes.
+    w.server->stop();
+    resume = w.server->merge_status()->next;
   });
   expect_fsck_clean(w);
   w.run([&] {
-    MountConfig cfg = FsWorld::test_config();
-    cfg.log_finalize_items = 60;
-    cfg.merge_blocks_per_commit = 1;
-    ASSERT_EQ(w.remount(cfg), 0);
-    const auto& logs = w.mount->log_trees();
-    ASSERT_EQ(logs.size(), 2u);
-    EXPECT_EQ(logs.front().nr, nr);
-    EXPECT_TRUE(logs.front().v.finalized);
-    EXPECT_EQ(logs.front().v.merge_next, resume);
+    ASSERT_EQ(w.remount(), 0);
+    ASSERT_TRUE(w.server->merge_running());
+    EXPECT_EQ(w.server->merge_status()->next, resume);
     uint64_t ino = 0;
     EXPECT_EQ(w.vfs->lookup(kRootIno, "lost", &ino), ENOENT);
     for (int i = 0; i < created; ++i) ASSERT_EQ(w.vfs->lookup(kRootIno, name(i), &ino), 0) << name(i);
-    // Idle commits carry the merge on to the end.
-    sim::LockGuard g(w.mount->mutex());
-    for (int i = 0; i < 200 && w.mount->log_trees().size() > 1; ++i) ASSERT_EQ(w.mount->commit(), 0);
-    EXPECT_EQ(w.mount->log_trees().size(), 1u);
-    EXPECT_GE(w.mount->stats().log_merged, 1u);
+    // The server carries the merge on to the end by itself.
+    for (int i = 0; i < 2000 && w.server->merge_running(); ++i) w.s.sched().sleep(10 * sim::kMillisecond);
+    EXPECT_FALSE(w.server->merge_running());
+    EXPECT_GE(w.server->stats().merges, 1u);
   });
   expect_fsck_clean(w);
   w.run([&] {
@@ -128,23 +126,23 @@ TEST(LogTrees, CrashMidMergeResumesWhereTheRecordSays) {
 
 TEST(LogTrees, DeletionItemsHideMergedItemsUntilTheirOwnMerge) {
   FsWorld w(3);
+  w.server_cfg.log_finalize_items = 1 << 20;  // merges only when asked
   std::vector<uint64_t> inos(40);
   w.run([&] {
     ASSERT_EQ(w.mkfs_and_mount(), 0);
     for (int i = 0; i < 40; ++i) ASSERT_EQ(w.vfs->create(kRootIno, name(i), 0644, &inos[static_cast<size_t>(i)]), 0);
-    {
-      sim::LockGuard g(w.mount->mutex());
-      ASSERT_EQ(w.mount->merge_logs(), 0);
-    }
+    ASSERT_EQ(w.merge_logs(), 0);
     for (int i = 0; i < 40; i += 2) ASSERT_EQ(w.vfs->unlink(kRootIno, name(i)), 0);
+    w.drain_orphans();
     ASSERT_EQ(w.vfs->sync(), 0);
-    // The fs tree still holds the unlinked inodes; a log tree's deletion items hide them (the
-    // deletions may have finalized the open tree already, but its merge has not started).
+    // The fs tree still holds the deleted inodes; the log tree's deletion items hide them.
     Item it;
-    EXPECT_EQ(w.mount->fs_tree().lookup(inode_key(inos[0]), &it), 0);
+    EXPECT_EQ(w.server->fs_tree().lookup(inode_key(inos[0]), &it), 0);
     bool hidden = false;
-    for (const Mount::LogTree& l : w.mount->log_trees()) {
-      if (l.tree->lookup(inode_key(inos[0]), &it) == 0) hidden |= it.deletion;
+    for (const Server::LogRecord& r : records(w)) {
+      Btree t(w.mount->cache(), BtreeAllocator{[] { return uint64_t{0}; }, [](uint64_t) {}, [] { return uint64_t{0}; }},
+              r.v.root);
+      if (r.v.root.height && t.lookup(inode_key(inos[0]), &it) == 0) hidden |= it.deletion;
     }
     EXPECT_TRUE(hidden);
     uint64_t ino = 0;
@@ -156,11 +154,10 @@ TEST(LogTrees, DeletionItemsHideMergedItemsUntilTheirOwnMerge) {
     ASSERT_EQ(w.remount(), 0);
     uint64_t ino = 0;
     EXPECT_EQ(w.vfs->lookup(kRootIno, name(0), &ino), ENOENT);
-    sim::LockGuard g(w.mount->mutex());
-    ASSERT_EQ(w.mount->merge_logs(), 0);
+    ASSERT_EQ(w.merge_logs(), 0);
     Item it;
-    EXPECT_EQ(w.mount->fs_tree().lookup(inode_key(inos[0]), &it), ENOENT) << "the merge erased it";
-    EXPECT_EQ(w.mount->fs_tree().lookup(inode_key(inos[1]), &it), 0);
+    EXPECT_EQ(w.server->fs_tree().lookup(inode_key(inos[0]), &it), ENOENT) << "the merge erased it";
+    EXPECT_EQ(w.server->fs_tree().lookup(inode_key(inos[1]), &it), 0);
   });
   expect_fsck_clean(w);
 }
@@ -172,8 +169,8 @@ TEST(LogTrees, SmallFillLimitMakesDeepTreesThatStayWithinIt) {
   w.btree_fill = kBtreeFillMin;
   w.run([&] {
     ASSERT_EQ(w.mkfs_and_mount(), 0);
-    EXPECT_EQ(w.mount->super().btree_fill, kBtreeFillMin);
-    EXPECT_EQ(w.mount->fs_tree().config().entries_bytes_max, kBtreeFillMin);
+    EXPECT_EQ(w.server->stable_super().btree_fill, kBtreeFillMin);
+    EXPECT_EQ(w.server->fs_tree().config().entries_bytes_max, kBtreeFillMin);
     for (int i = 0; i < 600; ++i) {
       uint64_t ino = 0;
       ASSERT_EQ(w.vfs->create(kRootIno, name(i), 0644, &ino), 0);
@@ -182,14 +179,14 @@ TEST(LogTrees, SmallFillLimitMakesDeepTreesThatStayWithinIt) {
         ASSERT_EQ(w.vfs->unlink(kRootIno, name(i / 2)), 0);  // i / 2: each one once
       }
     }
-    sim::LockGuard g(w.mount->mutex());
-    ASSERT_EQ(w.mount->merge_logs(), 0);
-    EXPECT_GE(w.mount->fs_tree().root().height, 3);
+    w.drain_orphans();
+    ASSERT_EQ(w.merge_logs(), 0);
+    EXPECT_GE(w.server->fs_tree().root().height, 3);
   });
   expect_fsck_clean(w);
   w.run([&] {
     ASSERT_EQ(w.remount(), 0);
-    EXPECT_EQ(w.mount->fs_tree().config().entries_bytes_max, kBtreeFillMin);
+    EXPECT_EQ(w.server->fs_tree().config().entries_bytes_max, kBtreeFillMin);
     uint64_t ino = 0;
     EXPECT_EQ(w.vfs->lookup(kRootIno, name(599), &ino), 0);
   });

@@ -127,6 +127,7 @@ TEST(Vfs, DirectoriesReaddirAndRmdir) {
     ASSERT_EQ(v.rmdir(kRootIno, "d"), 0);
     ASSERT_EQ(v.getattr(kRootIno, &a), 0);
     EXPECT_EQ(a.nlink, 2u);
+    w.drain_orphans();  // deleted once no mount has it open: here, at once
     EXPECT_EQ(v.getattr(d, &a), ENOENT);
   });
 }
@@ -147,6 +148,7 @@ TEST(Vfs, RenameCases) {
     EXPECT_EQ(v.lookup(kRootIno, "b", &found), 0);
     EXPECT_EQ(found, a);
     Attr at;
+    w.drain_orphans();
     EXPECT_EQ(v.getattr(b, &at), ENOENT);  // the replaced inode is gone
     EXPECT_EQ(v.rename(kRootIno, "d", sub, "x"), EINVAL);  // into its own subtree
     EXPECT_EQ(v.rename(kRootIno, "d", kRootIno, "b"), ENOTDIR);
@@ -210,8 +212,11 @@ TEST(Vfs, OpenUnlinkedFileIsAnOrphanUntilCloseOrRemount) {
     std::vector<uint8_t> out;
     ASSERT_EQ(v.read(f, 0, 10, &out), 0);
     EXPECT_EQ(str(out), "data");
-    ASSERT_EQ(v.close(f), 0);
     Attr a;
+    w.drain_orphans();
+    EXPECT_EQ(v.getattr(f, &a), 0) << "still open: not deleted";
+    ASSERT_EQ(v.close(f), 0);
+    w.drain_orphans();
     EXPECT_EQ(v.getattr(f, &a), ENOENT);
     // Again, but crash while it is open: the next mount deletes it.
     ASSERT_EQ(v.create(kRootIno, "g", 0644, &g), 0);
@@ -222,6 +227,7 @@ TEST(Vfs, OpenUnlinkedFileIsAnOrphanUntilCloseOrRemount) {
     const uint64_t free_before = v.statfs().data_blocks_free;
     w.crash();
     ASSERT_EQ(w.remount(), 0);
+    w.drain_orphans();
     EXPECT_EQ(w.vfs->getattr(g, &a), ENOENT);
     ASSERT_EQ(w.vfs->sync(), 0);
     EXPECT_EQ(w.vfs->statfs().data_blocks_free, free_before + 3);

@@ -4,38 +4,129 @@
 #include <cstring>
 
 #include "fs/base/assert.h"
+#include "fs/lock/lock_keys.h"
+#include "sim/task.h"
 
 namespace simfs::fs {
 
-// Runs one operation: holds the mount's mutex, refuses to start on a stopped mount, and after
-// the body either lets the transaction grow (maybe_commit) or, if the body failed after
-// changing something it cannot take back, stops the mount.
+// Runs one operation: takes its locks in key order (so no two tasks or mounts wait on each
+// other in a cycle), refuses to start on a stopped mount, holds the transaction while it
+// changes anything, and after the body either lets the transaction grow (maybe_commit) or, if
+// the body failed after changing something it cannot take back, stops the mount.
 class Vfs::Op {
  public:
-  explicit Op(Vfs& v) : v_(v), guard_(v.m_.mutex()), start_mods_(v.m_.mods()) {}
+  // counted: this is the operation a VFS call reports as done (MountStats::ops_done), which an
+  // observer numbers calls by. The look-ups some calls make first, and background deletions,
+  // are not counted; a call that fails before its operation counts itself (count_call).
+  explicit Op(Vfs& v, bool counted = true) : v_(v), task_(sim::this_task::id()), counted_(counted) {
+    v_.ops_[task_] = this;
+  }
+  ~Op() {
+    release_all();
+    v_.ops_.erase(task_);
+  }
+  Op(const Op&) = delete;
+  Op& operator=(const Op&) = delete;
+
+  Op& read(uint64_t ino) { return want(inode_lock_key(ino), LockMode::kRead); }
+  Op& write(uint64_t ino) { return want(inode_lock_key(ino), LockMode::kWrite); }
+  Op& want(const Key& lock, LockMode mode) {
+    auto [it, inserted] = wants_.try_emplace(lock, mode);
+    if (!inserted && it->second != mode) it->second = LockMode::kWrite;  // both uses: the stronger
+    return *this;
+  }
+
   sim::Errno begin(size_t items, uint64_t data_blocks = 0, bool deleting = false) {
     if (sim::Errno e = v_.m_.failed()) return e;
-    // Reads reserve nothing, so a full filesystem can still be read.
-    sim::Errno e = items || data_blocks ? v_.m_.reserve(items, data_blocks, deleting) : 0;
-    start_mods_ = v_.m_.mods();
-    return e;
+    for (const auto& [lock, mode] : wants_) {
+      LockClient::Use u;
+      if (sim::Errno e = v_.m_.locks().acquire(lock, mode, &u)) return e == ESHUTDOWN ? EIO : e;
+      uses_.push_back(u);
+    }
+    // Reads hold nothing, so a full filesystem can still be read.
+    if (items || data_blocks) {
+      if (sim::Errno e = v_.m_.hold(items, data_blocks, deleting)) return e;
+      holding_ = true;
+    }
+    return 0;
   }
   sim::Errno finish(sim::Errno e) {
-    v_.m_.op_done();  // before maybe_commit: a commit made now contains this operation
-    if (e == 0) return v_.m_.maybe_commit();
-    if (v_.m_.mods() != start_mods_) {
+    // Before maybe_commit: a commit made now contains this operation. An ENOSPC that the call
+    // will retry is not counted here (the retry is).
+    if (counted_ && !(e == ENOSPC && v_.enospc_retry_task_ == task_)) v_.m_.op_done();
+    sim::Errno r = e;
+    if (e != 0 && mods_ != 0) {
       v_.m_.fail(e);
-      return EIO;
+      r = EIO;
+    } else if (e == ESTALE) {
+      r = EIO;  // nothing changed: a plain error; device and metadata errors surface as EIO
     }
-    // Nothing changed: a plain error. Device and metadata errors surface as EIO.
-    return e == ESTALE ? EIO : e;
+    if (holding_) {
+      v_.m_.release();
+      holding_ = false;
+    }
+    if (r == 0) r = v_.m_.maybe_commit();
+    release_all();
+    return r;
+  }
+  // A change of this operation (Vfs::put/del count them).
+  void changed() { ++mods_; }
+  // The lock taken for `lock`, which must be one of this operation's.
+  const LockClient::Use* use_of(const Key& lock) const {
+    for (const LockClient::Use& u : uses_)
+      if (u.lock == lock) return &u;
+    return nullptr;
   }
 
  private:
+  void release_all() {
+    for (const LockClient::Use& u : uses_) v_.m_.locks().release(u);
+    uses_.clear();
+  }
   Vfs& v_;
-  sim::LockGuard guard_;
-  uint64_t start_mods_;
+  sim::TaskId task_;
+  bool counted_;
+  std::map<Key, LockMode> wants_;  // ordered: acquired in key order
+  std::vector<LockClient::Use> uses_;
+  bool holding_ = false;
+  uint64_t mods_ = 0;
 };
+
+Vfs::Op& Vfs::current_op() {
+  auto it = ops_.find(sim::this_task::id());
+  FS_ASSERT(it != ops_.end());  // items change only inside an operation
+  return *it->second;
+}
+
+void Vfs::put(const Key& key, std::vector<uint8_t> value) {
+  const Key lock = lock_key_for_item(key);
+  Op& op = current_op();
+  const LockClient::Use* u = op.use_of(lock);
+  FS_ASSERT(u && lock_mode_can_write(u->mode));  // a change outside a lock held for writing
+  op.changed();
+  m_.dirtied(lock);
+  m_.items().put(key, std::move(value), u->write_seq);
+}
+
+void Vfs::del(const Key& key) {
+  const Key lock = lock_key_for_item(key);
+  Op& op = current_op();
+  const LockClient::Use* u = op.use_of(lock);
+  FS_ASSERT(u && lock_mode_can_write(u->mode));
+  op.changed();
+  m_.dirtied(lock);
+  m_.items().del(key, u->write_seq);
+}
+
+sim::Errno Vfs::get(const Key& key, std::vector<uint8_t>* value) {
+  FS_ASSERT(m_.items().covered(key));  // a read outside a lock held for reading
+  return m_.items().get(key, value);
+}
+
+sim::Errno Vfs::next(const Key& from, const Key& last, Item* out) {
+  FS_ASSERT(m_.items().covered(from, last));
+  return m_.items().next(from, last, out);
+}
 
 namespace {
 
@@ -58,7 +149,7 @@ uint8_t dtype_of(uint32_t mode) { return static_cast<uint8_t>(mode >> 12); }
 
 sim::Errno Vfs::get_inode(uint64_t ino, InodeValue* out) {
   std::vector<uint8_t> v;
-  sim::Errno e = m_.items().get(inode_key(ino), &v);
+  sim::Errno e = get(inode_key(ino), &v);
   if (e) return io(e);
   return decode_inode(v, out) ? 0 : EIO;
 }
@@ -66,7 +157,9 @@ sim::Errno Vfs::get_inode(uint64_t ino, InodeValue* out) {
 sim::Errno Vfs::get_dir(uint64_t dir, InodeValue* out) {
   sim::Errno e = get_inode(dir, out);
   if (e) return e;
-  return is_dir(out->mode) ? 0 : ENOTDIR;
+  if (!is_dir(out->mode)) return ENOTDIR;
+  // Removed (waiting to be deleted once no mount has it open): nothing new goes in.
+  return out->nlink == 0 ? ENOENT : 0;
 }
 
 sim::Errno Vfs::find_entry(uint64_t dir, std::string_view name, DirentValue* out) {
@@ -75,7 +168,7 @@ sim::Errno Vfs::find_entry(uint64_t dir, std::string_view name, DirentValue* out
   const Key last = dirent_key(dir, h, UINT64_MAX);
   for (;;) {
     Item it;
-    sim::Errno e = m_.items().next(pos, last, &it);
+    sim::Errno e = next(pos, last, &it);
     if (e) return io(e);
     if (!decode_dirent(it.value, out) || out->pos != it.key.second) return EIO;
     if (out->name == name) return 0;
@@ -90,9 +183,9 @@ sim::Errno Vfs::add_entry(uint64_t dir, std::string_view name, uint64_t ino, uin
   if (e) return e;
   DirentValue de{ino, d.next_readdir_pos++, dtype_of(mode), std::string(name)};
   auto v = encode_dirent(de);
-  m_.items().put(dirent_key(dir, name_hash(name), de.pos), v);
-  m_.items().put(readdir_key(dir, de.pos), std::move(v));
-  m_.items().put(link_key(ino, dir, de.pos), encode_link(name));
+  put(dirent_key(dir, name_hash(name), de.pos), v);
+  put(readdir_key(dir, de.pos), std::move(v));
+  put(link_key(ino, dir, de.pos), encode_link(name));
   if (is_dir(mode) && count_link) ++d.nlink;
   d.mtime_ns = d.ctime_ns = m_.now_ns();
   put_inode(dir, d);
@@ -103,9 +196,9 @@ sim::Errno Vfs::remove_entry(uint64_t dir, const DirentValue& de, bool child_is_
   InodeValue d;
   sim::Errno e = get_dir(dir, &d);
   if (e) return e;
-  m_.items().del(dirent_key(dir, name_hash(de.name), de.pos));
-  m_.items().del(readdir_key(dir, de.pos));
-  m_.items().del(link_key(de.ino, dir, de.pos));
+  del(dirent_key(dir, name_hash(de.name), de.pos));
+  del(readdir_key(dir, de.pos));
+  del(link_key(de.ino, dir, de.pos));
   if (child_is_dir) --d.nlink;
   d.mtime_ns = d.ctime_ns = m_.now_ns();
   put_inode(dir, d);
@@ -114,7 +207,7 @@ sim::Errno Vfs::remove_entry(uint64_t dir, const DirentValue& de, bool child_is_
 
 sim::Errno Vfs::dir_empty(uint64_t dir, bool* empty) {
   Item it;
-  sim::Errno e = m_.items().next(readdir_key(dir, 0), readdir_key(dir, UINT64_MAX), &it);
+  sim::Errno e = next(readdir_key(dir, 0), readdir_key(dir, UINT64_MAX), &it);
   if (e && e != ENOENT) return io(e);
   *empty = e == ENOENT;
   return 0;
@@ -127,7 +220,7 @@ sim::Errno Vfs::parent_of(uint64_t dir, uint64_t* parent) {
   }
   // A directory has exactly one link: its backref names the parent.
   Item it;
-  sim::Errno e = m_.items().next(type_first(dir, kTypeLink), type_last(dir, kTypeLink), &it);
+  sim::Errno e = next(type_first(dir, kTypeLink), type_last(dir, kTypeLink), &it);
   if (e) return io(e) == ENOENT ? EIO : io(e);
   *parent = it.key.first;
   return 0;
@@ -139,7 +232,7 @@ sim::Errno Vfs::delete_inode(uint64_t ino) {
   const Key last = inode_last(ino);
   for (;;) {
     Item it;
-    sim::Errno e = m_.items().next(pos, last, &it);
+    sim::Errno e = next(pos, last, &it);
     if (e == ENOENT) break;
     if (e) return io(e);
     if (it.key.type == kTypeExtent) {
@@ -149,13 +242,12 @@ sim::Errno Vfs::delete_inode(uint64_t ino) {
       for (uint64_t b : map)
         if (b && !leak && (e = m_.free_data(b))) return e;
     }
-    m_.items().del(it.key);
+    del(it.key);
     if (it.key == last) break;
     pos = key_successor(it.key);
   }
-  m_.items().del(orphan_key(ino));
+  del(orphan_key(ino));
   m_.inodes_changed(-1);
-  open_.erase(ino);
   return 0;
 }
 
@@ -166,21 +258,46 @@ sim::Errno Vfs::drop_link(uint64_t ino) {
   if (v.nlink == 0) return EIO;
   --v.nlink;
   v.ctime_ns = m_.now_ns();
-  if (v.nlink > 0) {
-    put_inode(ino, v);
-    return 0;
+  put_inode(ino, v);
+  if (v.nlink == 0) orphan(ino);
+  return 0;
+}
+
+void Vfs::orphan(uint64_t ino) {
+  // The inode's items go once no mount has it open (its open lock, taken for writing, tells):
+  // the orphan record keeps it findable across crashes until then.
+  put(orphan_key(ino), {});
+  queue_orphan(ino);
+}
+
+sim::Errno Vfs::retry_short_of_space(const std::function<sim::Errno()>& once) {
+  enospc_retry_task_ = sim::this_task::id();
+  sim::Errno e = once();
+  enospc_retry_task_ = 0;
+  if (e != ENOSPC) return e;
+  if (orphans_pending() == 0) {
+    m_.op_done();  // no retry: the ENOSPC was this call's answer
+    return e;
   }
-  if (open_.count(ino)) {
-    put_inode(ino, v);
-    m_.items().put(orphan_key(ino), {});
-    return 0;
-  }
-  return delete_inode(ino);
+  // Unlinked inodes waiting to be deleted still hold their space: let them go (bounded: one
+  // held open somewhere stays), commit so the space can be handed out again, and try once more.
+  for (int i = 0; i < 1000 && orphans_pending() > 0; ++i) sim::this_task::sleep(sim::kMillisecond);
+  if (sim::Errno c = m_.commit()) return c;
+  return once();
 }
 
 sim::Errno Vfs::make_node(uint64_t dir, std::string_view name, uint32_t mode, std::string_view target,
                           uint64_t* ino) {
+  return retry_short_of_space([&] { return make_node_once(dir, name, mode, target, ino); });
+}
+
+sim::Errno Vfs::make_node_once(uint64_t dir, std::string_view name, uint32_t mode, std::string_view target,
+                               uint64_t* ino) {
+  // The new inode's number first: its lock is taken with the directory's, in key order.
+  uint64_t n = 0;
+  if (sim::Errno e = m_.alloc_ino(&n)) return count_call(e == ESHUTDOWN ? EIO : e);
   Op op(*this);
+  op.write(dir).write(n);
   sim::Errno e = op.begin(8);
   if (!e) e = check_name(name);
   InodeValue d;
@@ -193,7 +310,6 @@ sim::Errno Vfs::make_node(uint64_t dir, std::string_view name, uint32_t mode, st
   if (!e && is_lnk(mode) && target.size() > kSymlinkMax) e = ENAMETOOLONG;
   if (!e && is_lnk(mode) && target.empty()) e = ENOENT;  // as Linux: an empty target
   if (e) return op.finish(e);
-  const uint64_t n = m_.alloc_ino();
   m_.inodes_changed(+1);
   InodeValue v;
   v.mode = mode;
@@ -201,7 +317,7 @@ sim::Errno Vfs::make_node(uint64_t dir, std::string_view name, uint32_t mode, st
   v.atime_ns = v.mtime_ns = v.ctime_ns = m_.now_ns();
   if (is_lnk(mode)) {
     v.size = target.size();
-    m_.items().put(symlink_key(n), encode_symlink(target));
+    put(symlink_key(n), encode_symlink(target));
   }
   put_inode(n, v);
   e = add_entry(dir, name, n, mode);
@@ -213,6 +329,7 @@ sim::Errno Vfs::make_node(uint64_t dir, std::string_view name, uint32_t mode, st
 
 sim::Errno Vfs::lookup(uint64_t dir, std::string_view name, uint64_t* ino) {
   Op op(*this);
+  op.read(dir);
   sim::Errno e = op.begin(0);
   if (!e) e = check_name(name);
   InodeValue d;
@@ -225,6 +342,7 @@ sim::Errno Vfs::lookup(uint64_t dir, std::string_view name, uint64_t* ino) {
 
 sim::Errno Vfs::getattr(uint64_t ino, Attr* out) {
   Op op(*this);
+  op.read(ino);
   sim::Errno e = op.begin(0);
   InodeValue v;
   if (!e) e = get_inode(ino, &v);
@@ -244,13 +362,14 @@ sim::Errno Vfs::symlink(uint64_t dir, std::string_view name, std::string_view ta
 
 sim::Errno Vfs::readlink(uint64_t ino, std::string* target) {
   Op op(*this);
+  op.read(ino);
   sim::Errno e = op.begin(0);
   InodeValue v;
   if (!e) e = get_inode(ino, &v);
   if (!e && !is_lnk(v.mode)) e = EINVAL;
   std::vector<uint8_t> raw;
   if (!e) {
-    e = io(m_.items().get(symlink_key(ino), &raw));
+    e = io(get(symlink_key(ino), &raw));
     if (e == ENOENT) e = EIO;  // a symlink inode without its target
   }
   if (!e && !decode_symlink(raw, target)) e = EIO;
@@ -258,7 +377,12 @@ sim::Errno Vfs::readlink(uint64_t ino, std::string* target) {
 }
 
 sim::Errno Vfs::link(uint64_t ino, uint64_t dir, std::string_view name) {
+  return retry_short_of_space([&] { return link_once(ino, dir, name); });
+}
+
+sim::Errno Vfs::link_once(uint64_t ino, uint64_t dir, std::string_view name) {
   Op op(*this);
+  op.write(ino).write(dir).want(orphan_lock_key(), LockMode::kWriteOnly);
   sim::Errno e = op.begin(6);
   if (!e) e = check_name(name);
   InodeValue v, d;
@@ -274,7 +398,7 @@ sim::Errno Vfs::link(uint64_t ino, uint64_t dir, std::string_view name) {
   ++v.nlink;
   v.ctime_ns = m_.now_ns();
   put_inode(ino, v);
-  m_.items().del(orphan_key(ino));  // linking an open orphan back in (linkat of an O_TMPFILE)
+  del(orphan_key(ino));  // linking an open orphan back in (linkat of an O_TMPFILE)
   return op.finish(add_entry(dir, name, ino, v.mode));
 }
 
@@ -288,102 +412,164 @@ sim::Errno Vfs::find_child(uint64_t dir, std::string_view name, DirentValue* de,
   return e == ENOENT ? EIO : e;  // an entry naming no inode: the tree is damaged
 }
 
-sim::Errno Vfs::unlink(uint64_t dir, std::string_view name) {
-  Op op(*this);
-  sim::Errno e = op.begin(6, 0, /*deleting=*/true);
+sim::Errno Vfs::child_ino(uint64_t dir, std::string_view name, uint64_t* ino, uint8_t* dtype) {
+  Op op(*this, /*counted=*/false);
+  op.read(dir);
+  sim::Errno e = op.begin(0);
   DirentValue de;
-  InodeValue v;
-  if (!e) e = find_child(dir, name, &de, &v);
-  if (!e && is_dir(v.mode)) e = EISDIR;
-  if (e) return op.finish(e);
-  e = remove_entry(dir, de, false);
-  if (!e) e = drop_link(de.ino);
+  if (!e) e = check_name(name);
+  InodeValue d;
+  if (!e) e = get_dir(dir, &d);
+  if (!e) e = find_entry(dir, name, &de);
+  if (!e) *ino = de.ino;
+  if (!e && dtype) *dtype = de.dtype;
   return op.finish(e);
 }
 
-sim::Errno Vfs::rmdir(uint64_t dir, std::string_view name) {
-  Op op(*this);
-  sim::Errno e = op.begin(6, 0, /*deleting=*/true);
-  DirentValue de;
-  InodeValue v;
-  if (!e) e = find_child(dir, name, &de, &v);
-  if (!e && !is_dir(v.mode)) e = ENOTDIR;
-  bool empty = false;
-  if (!e) e = dir_empty(de.ino, &empty);
-  if (m_.config().bugs.has(Bug::kRmdirNotEmpty)) empty = true;  // BUG (planted)
-  if (!e && !empty) e = ENOTEMPTY;
-  if (e) return op.finish(e);
-  e = remove_entry(dir, de, true);
-  if (!e) e = delete_inode(de.ino);
-  return op.finish(e);
+// unlink and rmdir learn the child's inode only by looking it up, so they look first (with the
+// directory's lock alone), then take both locks in key order and check that the name still
+// names that inode; if it changed meanwhile they start over.
+sim::Errno Vfs::remove(uint64_t dir, std::string_view name, bool want_dir) {
+  for (int attempt = 0; attempt < kRetriesMax; ++attempt) {
+    uint64_t ino = 0;
+    if (sim::Errno e = child_ino(dir, name, &ino)) return count_call(e);
+    Op op(*this);
+    op.write(dir).write(ino).want(orphan_lock_key(), LockMode::kWriteOnly);
+    sim::Errno e = op.begin(6, 0, /*deleting=*/true);
+    DirentValue de;
+    InodeValue v;
+    if (!e) e = find_child(dir, name, &de, &v);
+    if (!e && de.ino != ino) continue;  // renamed or replaced meanwhile
+    if (!e && want_dir && !is_dir(v.mode)) e = ENOTDIR;
+    if (!e && !want_dir && is_dir(v.mode)) e = EISDIR;
+    bool empty = true;
+    if (!e && want_dir) e = dir_empty(de.ino, &empty);
+    if (want_dir && m_.config().bugs.has(Bug::kRmdirNotEmpty)) empty = true;  // BUG (planted)
+    if (!e && !empty) e = ENOTEMPTY;
+    if (e) return op.finish(e);
+    e = remove_entry(dir, de, want_dir);
+    if (!e && want_dir) {
+      v.nlink = 0;
+      v.ctime_ns = m_.now_ns();
+      put_inode(de.ino, v);
+      orphan(de.ino);
+    } else if (!e) {
+      e = drop_link(de.ino);
+    }
+    return op.finish(e);
+  }
+  return count_call(EIO);  // a name that keeps changing under us: give up rather than loop
 }
+
+sim::Errno Vfs::unlink(uint64_t dir, std::string_view name) { return remove(dir, name, false); }
+sim::Errno Vfs::rmdir(uint64_t dir, std::string_view name) { return remove(dir, name, true); }
 
 sim::Errno Vfs::rename(uint64_t odir, std::string_view oname, uint64_t ndir, std::string_view nname, unsigned flags) {
-  Op op(*this);
-  sim::Errno e = op.begin(12, 0, /*deleting=*/true);
-  if (!e) e = check_name(oname);
-  if (!e) e = check_name(nname);
-  if (!e && (flags & ~kRenameNoReplace)) e = EINVAL;
-  InodeValue od, nd, src;
-  if (!e) e = get_dir(odir, &od);
-  if (!e) e = get_dir(ndir, &nd);
-  DirentValue sde, tde;
-  if (!e) e = find_entry(odir, oname, &sde);
-  if (!e) e = get_inode(sde.ino, &src);
-  bool have_target = false;
-  InodeValue tgt;
-  if (!e) {
-    e = find_entry(ndir, nname, &tde);
-    have_target = e == 0;
-    if (e == ENOENT) e = 0;
-  }
-  if (!e && have_target) {
-    if (tde.ino == sde.ino) return op.finish(0);  // two links to one inode: POSIX says do nothing
-    if (flags & kRenameNoReplace) e = EEXIST;
-    if (!e) e = get_inode(tde.ino, &tgt);
-    if (!e && is_dir(src.mode) && !is_dir(tgt.mode)) e = ENOTDIR;
-    if (!e && !is_dir(src.mode) && is_dir(tgt.mode)) e = EISDIR;
-    bool empty = true;
-    if (!e && is_dir(tgt.mode)) e = dir_empty(tde.ino, &empty);
-    if (!e && !empty) e = ENOTEMPTY;
-  }
-  // A directory must not move below itself: walk up from the new parent to the root.
-  if (!e && is_dir(src.mode) && odir != ndir) {
-    for (uint64_t p = ndir, steps = 0;; ++steps) {
-      if (p == sde.ino) {
-        e = EINVAL;
-        break;
+  if (sim::Errno e = check_name(oname)) return count_call(e);
+  if (sim::Errno e = check_name(nname)) return count_call(e);
+  if (flags & ~kRenameNoReplace) return count_call(EINVAL);
+  // The rename lock first, alone: it freezes every directory's parent across the cluster, so the
+  // walk up from the new parent stays true until the rename is done.
+  LockClient::Use rename_use;
+  if (m_.locks().acquire(rename_lock_key(), LockMode::kWrite, &rename_use)) return count_call(EIO);
+  struct Release {
+    Mount& m;
+    LockClient::Use& u;
+    ~Release() { m.locks().release(u); }
+  } release{m_, rename_use};
+  for (int attempt = 0; attempt < kRetriesMax; ++attempt) {
+    uint64_t src = 0, tgt = 0;
+    uint8_t src_type = 0;
+    if (sim::Errno e = child_ino(odir, oname, &src, &src_type)) return count_call(e);
+    sim::Errno te = child_ino(ndir, nname, &tgt);
+    if (te && te != ENOENT) return count_call(te);
+    if (te == ENOENT) tgt = 0;
+    // A directory must not move below itself: walk up from the new parent to the root, one
+    // lock at a time. The answer counts only after the checks POSIX makes first (below).
+    sim::Errno below = 0;
+    if (odir != ndir && is_dir(uint32_t{src_type} << 12)) {
+      for (uint64_t p = ndir, steps = 0; p != kRootIno && !below; ++steps) {
+        if (p == src) {
+          below = EINVAL;
+          break;
+        }
+        if (steps > (uint64_t{1} << 20)) {
+          below = EIO;  // a cycle: the tree on disk is damaged
+          break;
+        }
+        Op up(*this, /*counted=*/false);
+        up.read(p);
+        sim::Errno e = up.begin(0);
+        uint64_t parent = 0;
+        InodeValue pv;
+        if (!e) e = get_inode(p, &pv);
+        if (!e) e = parent_of(p, &parent);
+        below = up.finish(e);
+        p = parent;
       }
-      if (p == kRootIno) break;
-      if (steps > (uint64_t{1} << 32)) {
-        e = EIO;  // a cycle: the tree on disk is damaged
-        break;
-      }
-      if ((e = parent_of(p, &p))) break;
     }
-  }
-  if (e) return op.finish(e);
-  if (have_target) {
-    e = remove_entry(ndir, tde, is_dir(tgt.mode));
-    if (!e) e = is_dir(tgt.mode) ? delete_inode(tde.ino) : drop_link(tde.ino);
-  }
-  // BUG (planted, rename_dir_nlink): the parents' link counts are left as they were.
-  const bool count_links = !(m_.config().bugs.has(Bug::kRenameDirNlink) && odir != ndir);
-  if (!e) e = remove_entry(odir, sde, is_dir(src.mode) && count_links);
-  if (!e) e = add_entry(ndir, nname, sde.ino, src.mode, count_links);
-  if (!e) {
-    InodeValue s;
-    e = get_inode(sde.ino, &s);
+    Op op(*this);
+    op.write(odir).write(ndir).write(src).want(orphan_lock_key(), LockMode::kWriteOnly);
+    if (tgt) op.write(tgt);
+    sim::Errno e = op.begin(12, 0, /*deleting=*/true);
+    InodeValue od, nd, sv;
+    if (!e) e = get_dir(odir, &od);
+    if (!e) e = get_dir(ndir, &nd);
+    DirentValue sde, tde;
+    if (!e) e = find_entry(odir, oname, &sde);
+    if (!e) e = get_inode(sde.ino, &sv);
+    bool have_target = false;
+    InodeValue tv;
     if (!e) {
-      s.ctime_ns = m_.now_ns();
-      put_inode(sde.ino, s);
+      e = find_entry(ndir, nname, &tde);
+      have_target = e == 0;
+      if (e == ENOENT) e = 0;
     }
+    if (e) return op.finish(e);
+    if (sde.ino != src || (have_target ? tde.ino : 0) != tgt) continue;  // changed meanwhile
+    if (have_target) {
+      if (tde.ino == sde.ino) return op.finish(0);  // two links to one inode: POSIX says do nothing
+      if (flags & kRenameNoReplace) e = EEXIST;
+      if (!e) e = get_inode(tde.ino, &tv);
+      if (!e && is_dir(sv.mode) && !is_dir(tv.mode)) e = ENOTDIR;
+      if (!e && !is_dir(sv.mode) && is_dir(tv.mode)) e = EISDIR;
+      bool empty = true;
+      if (!e && is_dir(tv.mode)) e = dir_empty(tde.ino, &empty);
+      if (!e && !empty) e = ENOTEMPTY;
+    }
+    if (!e && is_dir(sv.mode) && odir != ndir) e = below;
+    if (e) return op.finish(e);
+    if (have_target) {
+      e = remove_entry(ndir, tde, is_dir(tv.mode));
+      if (!e && is_dir(tv.mode)) {
+        tv.nlink = 0;
+        tv.ctime_ns = m_.now_ns();
+        put_inode(tde.ino, tv);
+        orphan(tde.ino);
+      } else if (!e) {
+        e = drop_link(tde.ino);
+      }
+    }
+    // BUG (planted, rename_dir_nlink): the parents' link counts are left as they were.
+    const bool count_links = !(m_.config().bugs.has(Bug::kRenameDirNlink) && odir != ndir);
+    if (!e) e = remove_entry(odir, sde, is_dir(sv.mode) && count_links);
+    if (!e) e = add_entry(ndir, nname, sde.ino, sv.mode, count_links);
+    if (!e) {
+      InodeValue s2;
+      e = get_inode(sde.ino, &s2);
+      if (!e) {
+        s2.ctime_ns = m_.now_ns();
+        put_inode(sde.ino, s2);
+      }
+    }
+    return op.finish(e);
   }
-  return op.finish(e);
+  return count_call(EIO);
 }
 
 sim::Errno Vfs::readdir(uint64_t dir, uint64_t pos, size_t max, std::vector<DirEntry>* out) {
   Op op(*this);
+  op.read(dir);
   out->clear();
   sim::Errno e = op.begin(0);
   InodeValue d;
@@ -392,7 +578,7 @@ sim::Errno Vfs::readdir(uint64_t dir, uint64_t pos, size_t max, std::vector<DirE
   const Key last = readdir_key(dir, UINT64_MAX);
   while (!e && out->size() < max) {
     Item it;
-    e = m_.items().next(k, last, &it);
+    e = next(k, last, &it);
     if (e == ENOENT) {
       e = 0;
       break;
@@ -413,8 +599,13 @@ sim::Errno Vfs::readdir(uint64_t dir, uint64_t pos, size_t max, std::vector<DirE
 // ---- attributes ----
 
 sim::Errno Vfs::setattr(uint64_t ino, const SetAttr& set) {
+  return retry_short_of_space([&] { return setattr_once(ino, set); });
+}
+
+sim::Errno Vfs::setattr_once(uint64_t ino, const SetAttr& set) {
   Op op(*this);
-  sim::Errno e = op.begin(4, 1, /*deleting=*/true);
+  op.write(ino);
+  sim::Errno e = op.begin(4, 0, /*deleting=*/true);
   InodeValue v;
   if (!e) e = get_inode(ino, &v);
   if (!e && set.size && !is_reg(v.mode)) e = is_dir(v.mode) ? EISDIR : EINVAL;
@@ -427,7 +618,7 @@ sim::Errno Vfs::setattr(uint64_t ino, const SetAttr& set) {
     e = load_extent(ino, blk / kExtentRegionBlocks, &map);
     const uint64_t b = e ? 0 : map[blk % kExtentRegionBlocks];
     const bool planted = m_.config().bugs.has(Bug::kTruncateNoReserve);  // BUG (planted) when set
-    if (b && !m_.data_block_is_new(b) && !planted) e = m_.reserve(4, 1, /*deleting=*/false);
+    if (b && !m_.data_block_is_new(b) && !planted && !m_.data_available(1)) e = ENOSPC;
   }
   if (e) return op.finish(e);
   if (set.size && *set.size != v.size) {
@@ -456,7 +647,7 @@ sim::Errno Vfs::truncate(uint64_t ino, uint64_t size) {
 
 sim::Errno Vfs::load_extent(uint64_t ino, uint64_t region, ExtentMap* out) {
   std::vector<uint8_t> v;
-  sim::Errno e = m_.items().get(extent_key(ino, region), &v);
+  sim::Errno e = get(extent_key(ino, region), &v);
   if (e == ENOENT) {
     out->fill(0);
     return 0;
@@ -467,9 +658,9 @@ sim::Errno Vfs::load_extent(uint64_t ino, uint64_t region, ExtentMap* out) {
 
 void Vfs::store_extent(uint64_t ino, uint64_t region, const ExtentMap& m) {
   if (extent_empty(m))
-    m_.items().del(extent_key(ino, region));
+    del(extent_key(ino, region));
   else
-    m_.items().put(extent_key(ino, region), encode_extent(m));
+    put(extent_key(ino, region), encode_extent(m));
 }
 
 sim::Errno Vfs::truncate_blocks(uint64_t ino, uint64_t old_size, uint64_t new_size) {
@@ -481,7 +672,7 @@ sim::Errno Vfs::truncate_blocks(uint64_t ino, uint64_t old_size, uint64_t new_si
   const Key last = type_last(ino, kTypeExtent);
   for (;;) {
     Item it;
-    sim::Errno e = m_.items().next(pos, last, &it);
+    sim::Errno e = next(pos, last, &it);
     if (e == ENOENT) break;
     if (e) return io(e);
     ExtentMap map;
@@ -558,7 +749,12 @@ sim::Errno Vfs::do_write(uint64_t ino, InodeValue& inode, uint64_t off, std::spa
 }
 
 sim::Errno Vfs::write(uint64_t ino, uint64_t off, std::span<const uint8_t> data) {
+  return retry_short_of_space([&] { return write_once(ino, off, data); });
+}
+
+sim::Errno Vfs::write_once(uint64_t ino, uint64_t off, std::span<const uint8_t> data) {
   Op op(*this);
+  op.write(ino);
   const uint64_t blocks = data.empty() ? 0 : (off + data.size() - 1) / kDataBlockSize - off / kDataBlockSize + 1;
   sim::Errno e = op.begin(blocks / kExtentRegionBlocks + 3, blocks);
   InodeValue v;
@@ -575,6 +771,7 @@ sim::Errno Vfs::write(uint64_t ino, uint64_t off, std::span<const uint8_t> data)
 
 sim::Errno Vfs::read(uint64_t ino, uint64_t off, size_t len, std::vector<uint8_t>* out) {
   Op op(*this);
+  op.read(ino);
   out->clear();
   sim::Errno e = op.begin(0);
   InodeValue v;
@@ -611,6 +808,7 @@ sim::Errno Vfs::read(uint64_t ino, uint64_t off, size_t len, std::vector<uint8_t
 
 sim::Errno Vfs::fsync(uint64_t ino) {
   Op op(*this);
+  op.read(ino);
   sim::Errno e = op.begin(0);
   InodeValue v;
   if (!e) e = get_inode(ino, &v);
@@ -633,7 +831,7 @@ sim::Errno Vfs::find_xattr(uint64_t ino, std::string_view name, Key* key, XattrV
   const Key last = xattr_key(ino, h, UINT64_MAX);
   for (;;) {
     Item it;
-    sim::Errno e = m_.items().next(pos, last, &it);
+    sim::Errno e = next(pos, last, &it);
     if (e == ENOENT) {
       *key = pos;  // the first free collision index
       return ENODATA;
@@ -650,7 +848,12 @@ sim::Errno Vfs::find_xattr(uint64_t ino, std::string_view name, Key* key, XattrV
 }
 
 sim::Errno Vfs::setxattr(uint64_t ino, std::string_view name, std::string_view value, unsigned flags) {
+  return retry_short_of_space([&] { return setxattr_once(ino, name, value, flags); });
+}
+
+sim::Errno Vfs::setxattr_once(uint64_t ino, std::string_view name, std::string_view value, unsigned flags) {
   Op op(*this);
+  op.write(ino);
   sim::Errno e = op.begin(2);
   if (!e && name.empty()) e = EINVAL;
   if (!e && name.size() > kXattrNameMax) e = ERANGE;
@@ -666,7 +869,7 @@ sim::Errno Vfs::setxattr(uint64_t ino, std::string_view name, std::string_view v
     else if (e == ENODATA) e = (flags & kXattrReplace) ? ENODATA : 0;
   }
   if (e) return op.finish(e);
-  m_.items().put(key, encode_xattr(XattrValue{std::string(name), std::string(value)}));
+  put(key, encode_xattr(XattrValue{std::string(name), std::string(value)}));
   v.ctime_ns = m_.now_ns();
   put_inode(ino, v);
   return op.finish(0);
@@ -674,6 +877,7 @@ sim::Errno Vfs::setxattr(uint64_t ino, std::string_view name, std::string_view v
 
 sim::Errno Vfs::getxattr(uint64_t ino, std::string_view name, std::string* value) {
   Op op(*this);
+  op.read(ino);
   sim::Errno e = op.begin(0);
   InodeValue v;
   if (!e) e = get_inode(ino, &v);
@@ -686,6 +890,7 @@ sim::Errno Vfs::getxattr(uint64_t ino, std::string_view name, std::string* value
 
 sim::Errno Vfs::listxattr(uint64_t ino, std::vector<std::string>* names) {
   Op op(*this);
+  op.read(ino);
   names->clear();
   sim::Errno e = op.begin(0);
   InodeValue v;
@@ -694,7 +899,7 @@ sim::Errno Vfs::listxattr(uint64_t ino, std::vector<std::string>* names) {
   const Key last = type_last(ino, kTypeXattr);
   while (!e) {
     Item it;
-    e = m_.items().next(pos, last, &it);
+    e = next(pos, last, &it);
     if (e == ENOENT) {
       e = 0;
       break;
@@ -712,6 +917,7 @@ sim::Errno Vfs::listxattr(uint64_t ino, std::vector<std::string>* names) {
 
 sim::Errno Vfs::removexattr(uint64_t ino, std::string_view name) {
   Op op(*this);
+  op.write(ino);
   sim::Errno e = op.begin(2, 0, /*deleting=*/true);
   InodeValue v;
   if (!e) e = get_inode(ino, &v);
@@ -719,7 +925,7 @@ sim::Errno Vfs::removexattr(uint64_t ino, std::string_view name) {
   XattrValue x;
   if (!e) e = find_xattr(ino, name, &key, &x);
   if (e) return op.finish(e);
-  m_.items().del(key);
+  del(key);
   v.ctime_ns = m_.now_ns();
   put_inode(ino, v);
   return op.finish(0);
@@ -729,57 +935,78 @@ sim::Errno Vfs::removexattr(uint64_t ino, std::string_view name) {
 
 sim::Errno Vfs::open(uint64_t ino) {
   Op op(*this);
+  op.want(open_lock_key(ino), LockMode::kRead).read(ino);
   sim::Errno e = op.begin(0);
   InodeValue v;
   if (!e) e = get_inode(ino, &v);
-  if (!e) ++open_[ino];
+  if (!e && open_[ino]++ == 0) {
+    // The open lock stays used while the inode is open here, so no mount deletes it meanwhile
+    // (deleting takes that lock for writing). Held by the operation already: granted at once.
+    LockClient::Use u;
+    e = m_.locks().acquire(open_lock_key(ino), LockMode::kRead, &u);
+    if (e) {
+      open_.erase(ino);
+      e = EIO;
+    } else {
+      open_uses_[ino] = u;
+    }
+  }
   return op.finish(e);
 }
 
 sim::Errno Vfs::close(uint64_t ino) {
-  Op op(*this);
-  sim::Errno e = op.begin(4, 0, /*deleting=*/true);
   auto it = open_.find(ino);
-  if (!e && it == open_.end()) e = EINVAL;  // not open: a caller bug, like close(-1)'s EBADF
-  if (e) return op.finish(e);
-  if (--it->second > 0) return op.finish(0);
+  if (it == open_.end()) return count_call(EINVAL);  // not open: a caller bug, like close(-1)'s EBADF
+  if (m_.failed()) return count_call(m_.failed());
+  if (--it->second > 0) return count_call(0);
   open_.erase(it);
+  m_.locks().release(open_uses_.at(ino));
+  open_uses_.erase(ino);
+  return count_call(0);
+}
+
+void Vfs::queue_orphan(uint64_t ino) {
+  if (!orphans_queued_.insert(ino).second) return;
+  std::shared_ptr<bool> alive = alive_;
+  m_.env().spawn("fs.orphan", [this, alive, ino] {
+    if (!*alive) return;
+    sim::Errno e = delete_orphan(ino);
+    if (!*alive) return;
+    orphans_queued_.erase(ino);
+    if (!e) ++orphans_deleted_;
+  }, /*daemon=*/true);
+}
+
+sim::Errno Vfs::delete_orphan(uint64_t ino) {
+  Op op(*this, /*counted=*/false);
+  // Writing the open lock waits until no mount has the inode open (this one included).
+  op.want(open_lock_key(ino), LockMode::kWrite).write(ino).want(orphan_lock_key(), LockMode::kWriteOnly);
+  sim::Errno e = op.begin(6, 0, /*deleting=*/true);
+  if (e) return op.finish(e);
+  if (open_.count(ino)) return op.finish(0);  // opened here again: its last close queues it
   InodeValue v;
   e = get_inode(ino, &v);
+  if (e == ENOENT || (e == 0 && v.nlink > 0)) {
+    // Deleted by another mount already, or linked back in: only the record is left.
+    del(orphan_key(ino));
+    return op.finish(0);
+  }
   if (e) return op.finish(e);
-  return op.finish(v.nlink == 0 ? delete_inode(ino) : 0);
+  return op.finish(delete_inode(ino));
 }
 
 sim::Errno Vfs::recover_orphans() {
-  Op op(*this);
-  sim::Errno e = op.begin(0, 0, /*deleting=*/true);
+  // Orphans are read from the stable forest, without the orphan lock: the lock is shared
+  // WRITE_ONLY by every mount, and reading under it would invalidate them all.
+  std::vector<Item> orphans;
   const Key first{kZoneOrphan, 0, 0, 0, 0};
   const Key last{kZoneOrphan, UINT64_MAX, UINT8_MAX, UINT64_MAX, UINT64_MAX};
-  std::vector<uint64_t> orphans;
-  Key pos = first;
-  while (!e) {
-    Item it;
-    e = m_.items().next(pos, last, &it);
-    if (e == ENOENT) {
-      e = 0;
-      break;
-    }
-    if (e) break;
-    orphans.push_back(it.key.ino);
-    if (it.key == last) break;
-    pos = key_successor(it.key);
-  }
-  for (uint64_t ino : orphans) {
-    if (e) break;
-    e = delete_inode(ino);
-  }
-  if (!e && !orphans.empty()) e = m_.commit();
-  return op.finish(io(e));
+  sim::Errno e = m_.read_stable(first, last, &orphans);
+  if (e) return e == ESHUTDOWN ? EIO : e;
+  for (const Item& it : orphans) queue_orphan(it.key.ino);
+  return 0;
 }
 
-Mount::Statfs Vfs::statfs() {
-  sim::LockGuard g(m_.mutex());
-  return m_.statfs();
-}
+Mount::Statfs Vfs::statfs() { return m_.statfs(); }
 
 }  // namespace simfs::fs

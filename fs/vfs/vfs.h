@@ -2,9 +2,9 @@
 // errors. Paths are resolved by the caller with lookup(), as a kernel's VFS would.
 //
 // Contract:
-// - Every operation is atomic: it runs under the mount's mutex, makes all its changes in one
-//   transaction, and either completes or returns an error having changed nothing. (A failed
-//   commit is the exception: the mount stops and the durable state is the last commit.)
+// - Every operation is atomic: it runs under the locks of what it touches, makes all its changes
+//   in one transaction, and either completes or returns an error having changed nothing. (A
+//   failed commit is the exception: the mount stops and the durable state is the last commit.)
 // - Errors: ENOENT, EEXIST, ENOTDIR, EISDIR, ENOTEMPTY, ENAMETOOLONG (name > kNameMax), EINVAL
 //   (bad name, rename of a directory into its own subtree, readlink of a non-symlink), EPERM
 //   (hard link to a directory), EFBIG (offset past kFileSizeMax), ENOSPC, ENODATA (missing
@@ -12,13 +12,19 @@
 //   stopped mount).
 // - Inode numbers are never reused. Readdir positions are stable: an entry keeps its position
 //   until removed, and positions are never reused in a directory.
-// - Unlinking the last link of an open file makes it an orphan: its data stays readable through
-//   the open reference; the last close (or the next mount, after a crash) deletes it.
+// - Unlinking the last link makes the inode an orphan: while any mount has it open its data stays
+//   readable there; once none has (its open lock can be taken for writing), a background task
+//   deletes it. recover_orphans() queues the orphans a crash left.
+// - Concurrency: operations of one mount run concurrently; each takes the locks of the inodes
+//   it touches (fs/lock/lock_keys.h) in key order, so it sees and makes changes atomically.
 // - Durability: nothing is durable until a commit: fsync/sync commit; so does the mount's timer.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
+#include <set>
 #include <optional>
 #include <span>
 #include <string>
@@ -27,6 +33,7 @@
 
 #include "fs/format/items.h"
 #include "fs/client/mount.h"
+#include "sim/task.h"
 
 namespace simfs::fs {
 
@@ -63,6 +70,12 @@ constexpr unsigned kXattrReplace = 2;
 class Vfs {
  public:
   explicit Vfs(Mount& m) : m_(m) {}
+  ~Vfs() { *alive_ = false; }
+  Vfs(const Vfs&) = delete;
+  Vfs& operator=(const Vfs&) = delete;
+  // Orphans queued for deletion and not yet deleted (tests wait for it to drain).
+  size_t orphans_pending() const { return orphans_queued_.size(); }
+  uint64_t orphans_deleted() const { return orphans_deleted_; }
 
   sim::Errno lookup(uint64_t dir, std::string_view name, uint64_t* ino);
   sim::Errno getattr(uint64_t ino, Attr* out);
@@ -89,13 +102,21 @@ class Vfs {
   sim::Errno open(uint64_t ino);
   sim::Errno close(uint64_t ino);
   Mount::Statfs statfs();
-  // After mount: deletes the inodes a crash left orphaned (no open reference survives a crash).
+  // After mount: queues every orphan for deletion (a crashed mount's open references are gone
+  // once the server has reclaimed it).
   sim::Errno recover_orphans();
 
  private:
   class Op;
   sim::Errno get_inode(uint64_t ino, InodeValue* out);
-  void put_inode(uint64_t ino, const InodeValue& v) { m_.items().put(inode_key(ino), encode_inode(v)); }
+  void put_inode(uint64_t ino, const InodeValue& v) { put(inode_key(ino), encode_inode(v)); }
+  // Item access for operations: changes carry the write_seq of the lock that covers them and
+  // must be under a lock the operation holds for writing; reads under one held for reading.
+  Op& current_op();
+  void put(const Key& key, std::vector<uint8_t> value);
+  void del(const Key& key);
+  sim::Errno get(const Key& key, std::vector<uint8_t>* value);
+  sim::Errno next(const Key& from, const Key& last, Item* out);
   sim::Errno get_dir(uint64_t dir, InodeValue* out);
   sim::Errno find_entry(uint64_t dir, std::string_view name, DirentValue* out);
   // The entry `name` in directory `dir` and the inode it names (checking the name and dir).
@@ -104,9 +125,28 @@ class Vfs {
   sim::Errno remove_entry(uint64_t dir, const DirentValue& d, bool child_is_dir);
   sim::Errno dir_empty(uint64_t dir, bool* empty);
   sim::Errno parent_of(uint64_t dir, uint64_t* parent);
-  sim::Errno drop_link(uint64_t ino);  // nlink--, and delete or orphan at zero
+  sim::Errno drop_link(uint64_t ino);  // nlink--, and orphan at zero
+  void orphan(uint64_t ino);
+  void queue_orphan(uint64_t ino);
+  sim::Errno delete_orphan(uint64_t ino);
+  sim::Errno child_ino(uint64_t dir, std::string_view name, uint64_t* ino, uint8_t* dtype = nullptr);
+  sim::Errno remove(uint64_t dir, std::string_view name, bool want_dir);
+  // Bounds the look-then-lock retries of operations whose names changed under them.
+  static constexpr int kRetriesMax = 64;
   sim::Errno delete_inode(uint64_t ino);
   sim::Errno make_node(uint64_t dir, std::string_view name, uint32_t mode, std::string_view target, uint64_t* ino);
+  sim::Errno make_node_once(uint64_t dir, std::string_view name, uint32_t mode, std::string_view target, uint64_t* ino);
+  sim::Errno setattr_once(uint64_t ino, const SetAttr& set);
+  sim::Errno write_once(uint64_t ino, uint64_t off, std::span<const uint8_t> data);
+  sim::Errno setxattr_once(uint64_t ino, std::string_view name, std::string_view value, unsigned flags);
+  sim::Errno link_once(uint64_t ino, uint64_t dir, std::string_view name);
+  // Runs `once`; on ENOSPC with orphans still to delete, lets them go and runs it again.
+  sim::Errno retry_short_of_space(const std::function<sim::Errno()>& once);
+  // A call that ends without running its counted operation counts itself.
+  sim::Errno count_call(sim::Errno e) {
+    m_.op_done();
+    return e;
+  }
   sim::Errno find_xattr(uint64_t ino, std::string_view name, Key* key, XattrValue* out);
   sim::Errno load_extent(uint64_t ino, uint64_t region, ExtentMap* out);
   void store_extent(uint64_t ino, uint64_t region, const ExtentMap& m);
@@ -115,6 +155,12 @@ class Vfs {
 
   Mount& m_;
   std::map<uint64_t, uint32_t> open_;  // open references per inode
+  std::map<sim::TaskId, Op*> ops_;     // the operation each task is running
+  std::map<uint64_t, LockClient::Use> open_uses_;  // each open inode's open-lock use
+  std::set<uint64_t> orphans_queued_;
+  sim::TaskId enospc_retry_task_ = 0;  // its ENOSPC is retried (retry_short_of_space)
+  uint64_t orphans_deleted_ = 0;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace simfs::fs

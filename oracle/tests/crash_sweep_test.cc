@@ -9,11 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "fs/cluster/node_stack.h"
 #include "fs/fsck/fsck.h"
-#include "fs/client/mount.h"
+#include "fs/server/mkfs.h"
 #include "fs/vfs/vfs.h"
 #include "oracle/fs_checker.h"
 #include "sim/block_device.h"
+#include "sim/network.h"
 #include "sim/simulation.h"
 #include "sim/tests/test_util.h"
 
@@ -59,56 +61,63 @@ struct Outcome {
 
 Outcome crash_at_write(uint64_t k, const std::vector<FsOp>& ops, size_t dirty_items_max) {
   sim::Simulation s(k);
-  sim::testing::ShutdownGuard guard{s};
   sim::Node& n = s.add_node("n");
   sim::BlockDevice meta(s, 0, "meta", dev(2048)), data(s, 1, "data", dev(2048));
-  std::unique_ptr<sim::DiskHandle> mh, dh;
-  std::unique_ptr<Mount> mount;
-  MountConfig cfg;
-  cfg.timer = false;
-  cfg.dirty_items_max = dirty_items_max;
+  sim::Network net(s);
+  // The server and the mount on one node; the crash takes both.
+  NodeStackConfig nc;
+  nc.fsid = 0xfeed;
+  nc.server_address = sim::Address{0, kServerPort};
+  nc.mount.timer = false;
+  nc.mount.dirty_items_max = dirty_items_max;
   // Log trees finalize and merge every few commits, so crash points also land mid-merge.
-  cfg.log_finalize_items = 32;
-  cfg.merge_blocks_per_commit = 4;
+  nc.server.log_finalize_items = 32;
+  nc.server.merge_blocks_per_commit = 4;
+  nc.server.merge_poll = 5 * sim::kMillisecond;
+  NodeStack stack(n, net, meta, data, nc);
+  sim::testing::ShutdownGuard guard{s};
   FsChecker checker;
   Outcome out;
   uint64_t writes = 0;
+  bool done = false;
   auto observe = [&](uint64_t) {
     if (++writes == k) {
       out.crashed = true;
+      out.mid_merge = stack.server() && stack.server()->merge_running();
       n.crash();
     }
   };
   n.set_boot([&](sim::Node& node) {
-    mh = meta.attach(node);
-    dh = data.attach(node);
-    if (sim::Errno e = mkfs(NodeEnv(node), *mh, *dh, 0xfeed)) {
+    stack.attach();
+    if (sim::Errno e = mkfs(NodeEnv(node), stack.meta_handle(), stack.data_handle(), 0xfeed)) {
       out.failure = "mkfs failed: " + std::string(sim::errno_name(e));
       return;
     }
-    if (sim::Errno e = Mount::open(NodeEnv(node), *mh, *dh, cfg, &mount)) {
+    if (sim::Errno e = stack.start_server(); e || (e = stack.mount(1))) {
       out.failure = "mount failed: " + std::string(sim::errno_name(e));
       return;
     }
     meta.set_write_observer(observe);
     data.set_write_observer(observe);
-    Vfs vfs(*mount);
     for (const FsOp& op : ops) {
-      out.failure = checker.step(vfs, *mount, op);
+      out.failure = checker.step(stack.vfs(), stack.mount(), op);
       if (!out.failure.empty()) return;
     }
-    if (sim::Errno e = mount->unmount()) out.failure = "unmount failed: " + std::string(sim::errno_name(e));
+    if (sim::Errno e = stack.mount().unmount()) out.failure = "unmount failed: " + std::string(sim::errno_name(e));
+    done = true;
+    node.crash();  // the server's workers end with the node
   });
   n.start();
   auto r = s.run(sim::kTimeNever);
   if (r.outcome != sim::Simulation::Outcome::kQuiescent) out.failure += " run: " + r.message;
+  if (done) out.crashed = false;  // it crashed on purpose at the end, not at write k
   if (!out.failure.empty() || !out.crashed) return out;
 
   // Recovery, on the restarted node, with the dead mount's view of what was durable.
   meta.set_write_observer(nullptr);
   data.set_write_observer(nullptr);
-  checker.crash_seen(mount->stats());
-  out.mid_merge = mount->log_trees().size() > 1;
+  checker.crash_seen(stack.mount().stats());
+  stack.forget();
   {
     FsckReport r = fsck(durable_reader(meta), durable_reader(data));
     if (!r.clean()) {
@@ -117,27 +126,22 @@ Outcome crash_at_write(uint64_t k, const std::vector<FsOp>& ops, size_t dirty_it
     }
   }
   n.set_boot([&](sim::Node& node) {
-    mount.reset();
-    mh = meta.attach(node);
-    dh = data.attach(node);
-    if (sim::Errno e = Mount::open(NodeEnv(node), *mh, *dh, cfg, &mount)) {
+    stack.attach();
+    if (sim::Errno e = stack.start_server(); e || (e = stack.mount(2))) {
       out.failure = "remount failed: " + std::string(sim::errno_name(e));
       return;
     }
-    Vfs vfs(*mount);
-    if (sim::Errno e = vfs.recover_orphans()) {
-      out.failure = "orphan recovery failed: " + std::string(sim::errno_name(e));
-      return;
-    }
-    out.failure = checker.check_recovered(vfs);
+    out.failure = checker.check_recovered(stack.vfs());
     // The recovered filesystem must also work: write, commit, and read it back.
-    for (size_t i = 0; i < 12 && out.failure.empty(); ++i) out.failure = checker.step(vfs, *mount, ops[i]);
-    if (out.failure.empty()) out.failure = checker.check_live(vfs);
-    mount->unmount();
+    for (size_t i = 0; i < 12 && out.failure.empty(); ++i) out.failure = checker.step(stack.vfs(), stack.mount(), ops[i]);
+    if (out.failure.empty()) out.failure = checker.check_live(stack.vfs());
+    stack.mount().unmount();
+    node.crash();
   });
   n.restart();
   r = s.run(sim::kTimeNever);
   if (r.outcome != sim::Simulation::Outcome::kQuiescent) out.failure += " recovery run: " + r.message;
+  stack.forget();
   return out;
 }
 

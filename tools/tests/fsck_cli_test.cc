@@ -45,6 +45,7 @@ std::string image_bytes(const sim::BlockDevice& dev) {
 // tree's root block (where the file's items are) is flipped first.
 void make_images(const stdfs::path& dir, bool corrupt) {
   FsWorld w(7);
+  uint64_t log_root = 0;
   w.run([&] {
     ASSERT_EQ(w.mkfs_and_mount(), 0);
     uint64_t f = 0;
@@ -52,8 +53,10 @@ void make_images(const stdfs::path& dir, bool corrupt) {
     std::vector<uint8_t> data(5000, 7);
     ASSERT_EQ(w.vfs->write(f, 0, data), 0);
     ASSERT_EQ(w.vfs->sync(), 0);
+    log_root = w.mount->log_record().value.root.ref.blkno;
   });
-  if (corrupt) w.meta.flip_bit(w.mount->log_trees().back().v.root.ref.blkno, 1000);
+  ASSERT_NE(log_root, 0u);
+  if (corrupt) w.meta.flip_bit(log_root, 1000);
   write_file(dir / "meta.img", image_bytes(w.meta));
   write_file(dir / "data.img", image_bytes(w.data));
 }

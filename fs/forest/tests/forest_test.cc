@@ -154,7 +154,10 @@ RC_GTEST_PROP(Forest, HighestSeqWinsAndDeletionsHide, ()) {
     }
 
     // A transaction over the forest, then written into the newest log tree.
-    ItemCache items(t.forest);
+    ItemCache items;
+    std::vector<Item> live;
+    RC_ASSERT(t.forest.read_range(Key::min(), Key::max(), &live) == sim::kOk);
+    items.populate(Key::min(), Key::max(), std::move(live));
     Model after = model;
     for (const Change& c : changes) {
       if (c.deletion) {
@@ -179,8 +182,8 @@ RC_GTEST_PROP(Forest, HighestSeqWinsAndDeletionsHide, ()) {
       pos = key_successor(it.key);
     }
     RC_ASSERT(scanned == after);
-    uint64_t added = 0;
-    RC_ASSERT(items.write_dirty(*t.trees[2], seq + 1, &added) == sim::kOk);
+    uint64_t added = 0, max_seq = 0;
+    RC_ASSERT(items.write_dirty(*t.trees[2], seq + 1, &added, &max_seq) == sim::kOk);
     items.clear_dirty();
     expect_forest_equals(t.forest, after);
     // Deletions of keys the forest did not hold wrote nothing: every log item it holds is a

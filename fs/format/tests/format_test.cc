@@ -41,6 +41,8 @@ SuperBlock sample_super() {
   sb.server_meta_freed[0] = {{107, 12}, 3, 3};
   sb.server_meta_freed[1] = {{108, 13}, 0xFFFFFFFFull, 0xFFFFFFFFu};
   sb.btree_fill = 0xFFFFFFFFu;  // not a valid limit, but the encoding does not judge
+  sb.clients_root = {{109, 14}, 1};
+  sb.server_term = 0xFFFFFFFFFFFFFFFFull;
   return sb;
 }
 
@@ -68,6 +70,9 @@ SuperBlock any_super() {
   sb.data_alloc = aroot();
   for (auto& h : sb.server_meta_avail) h = lhead();
   for (auto& h : sb.server_meta_freed) h = lhead();
+  sb.btree_fill = *arbitrary<uint32_t>();
+  sb.clients_root = broot();
+  sb.server_term = u64();
   return sb;
 }
 
@@ -189,12 +194,15 @@ TEST(Format, SuperLayout) {
   EXPECT_EQ(le64(b, 64), sb.server_seq);
   EXPECT_EQ(le64(b, 72), sb.meta_blocks_total);
   EXPECT_EQ(le64(b, 80), sb.data_blocks_total);
-  // server_meta_freed[1].first_nr (all ones) ends at 313, then btree_fill (all ones) ends
-  // exactly at the documented payload size, and everything after it is zero.
+  // server_meta_freed[1].first_nr (all ones) ends at 313, then btree_fill (all ones) at 317,
+  // clients_root at 317..333, and server_term (all ones) ends exactly at the documented payload
+  // size; everything after it is zero.
   const size_t end = kBlockHeaderBytes + kSuperPayloadBytes;
-  EXPECT_EQ(end, 317u);  // docs/format.md's table
+  EXPECT_EQ(end, 342u);  // docs/format.md's table
   EXPECT_EQ(Bytes(b.begin() + 309, b.begin() + 313), Bytes(4, 0xFF));
-  EXPECT_EQ(Bytes(b.begin() + static_cast<long>(end) - 4, b.begin() + static_cast<long>(end)), Bytes(4, 0xFF));
+  EXPECT_EQ(Bytes(b.begin() + 313, b.begin() + 317), Bytes(4, 0xFF));
+  EXPECT_EQ(le64(b, 317), 109u);  // clients_root.ref.blkno
+  EXPECT_EQ(Bytes(b.begin() + static_cast<long>(end) - 8, b.begin() + static_cast<long>(end)), Bytes(8, 0xFF));
   EXPECT_EQ(Bytes(b.begin() + static_cast<long>(end), b.end()), Bytes(kBlockSize - end, 0));
 }
 
@@ -251,8 +259,10 @@ TEST(Format, HashIsPinned) {
   // new value here.
   // Re-pinned when the allocator and item layouts joined the description (no durable images to
   // keep readable yet; later changes must bump kFormatVersion if old images matter), and again
-  // when the log tree record joined it, and when the super gained btree_fill.
-  EXPECT_EQ(format_hash(), 0x27bf3ecadc24d167ull);
+  // when the log tree record joined it, and when the super gained btree_fill. Format 2: the
+  // cluster (the mounted-clients tree and server term in the super; mounts' allocators and
+  // transaction seqs in their log tree records; the merge status).
+  EXPECT_EQ(format_hash(), 0x0884b3e9816eda80ull);
   EXPECT_NE(kFormatDescription.find("super server_meta_freed[2] alloc_list_head"), std::string_view::npos);
   EXPECT_NE(kFormatDescription.find("btree_leaf_item"), std::string_view::npos);
 }

@@ -1,0 +1,113 @@
+// Mounted clients leaving: farewell (a clean unmount) and reclaim (a client that disconnected
+// and did not come back in time, or did not recover its locks after a server restart, is fenced
+// first). Reclaim runs in one server commit, in order: the client's locks, its open log tree
+// (finalized so its items are merged, its allocators returned), then its mounted-client record
+// last — so "no record" means "nothing of it is left", and a crash before that commit simply
+// redoes the whole reclaim.
+#include "fs/base/assert.h"
+#include "fs/server/server.h"
+
+namespace simfs::fs {
+
+void Server::reclaim_loop() {
+  std::shared_ptr<bool> alive = alive_;
+  for (;;) {
+    sim::this_task::sleep(100 * sim::kMillisecond);
+    if (!*alive || stopped_) return;
+    std::vector<std::pair<uint64_t, const char*>> due;
+    for (const auto& [rid, c] : clients_) {
+      if (c.farewell) continue;
+      // A mount on the server's own node from before this server started died with the node.
+      if (c.recovering && c.value.node == static_cast<uint32_t>(env_.node_id())) {
+        due.emplace_back(rid, "client_recovery");
+      } else if (c.recovering && env_.now() - started_at_ >= cfg_.recovery_timeout) {
+        due.emplace_back(rid, "client_recovery");
+      } else if (!c.connected && env_.now() - c.disconnected_at >= cfg_.reconnect_timeout) {
+        due.emplace_back(rid, "client_reconnect");
+      }
+    }
+    for (const auto& [rid, why] : due) {
+      auto it = clients_.find(rid);
+      if (it == clients_.end()) continue;
+      // Fence before reclaiming: a client that is alive but cut off must not write into the
+      // allocators handed back below. (One of our own node's earlier life is dead already.)
+      if (it->second.value.node != static_cast<uint32_t>(env_.node_id())) {
+        ++stats_.fenced;
+        env_.event("server_fence", {{"rid", rid}, {"node", it->second.value.node}, {"reason", why}}, /*fault=*/true);
+        if (fence_ && !fence_(rid, it->second.value.node)) {
+          fail(EIO, "fence");
+          return;
+        }
+      }
+      uint64_t gen;
+      {
+        sim::LockGuard g(mu_);
+        if (stopped_) return;
+        sim::Errno e = reclaim(rid, why);
+        if (e) {
+          fail(e, "reclaim");
+          return;
+        }
+        gen = dirtied();
+      }
+      if (links_) links_->forget(rid);
+      if (!wait_durable(gen) || !*alive) return;
+    }
+  }
+}
+
+sim::Errno Server::reclaim(uint64_t rid, const char* why) {
+  // Reclaimed already: a second farewell that was in flight with the first, or a farewell and a
+  // timeout reclaim meeting. Nothing of it is left to do.
+  if (!clients_.count(rid)) return 0;
+  // 1. Its locks: waiters on them proceed.
+  apply_lock_actions(locks_.farewell(rid));
+  for (auto it = lock_replies_.begin(); it != lock_replies_.end();) {
+    if (it->first.first == rid) {
+      it = lock_replies_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  // 2. Its open log tree: finalized (its committed items still count and are merged), with its
+  // allocators returned. An empty one just goes.
+  std::vector<LogTreeRef> recs;
+  if (sim::Errno e = load_records(rid, &recs)) return e;
+  if (!recs.empty() && !recs.back().v.finalized) {
+    LogTreeRef r = recs.back();
+    if (sim::Errno e = return_allocators(&r.v)) return e;
+    if (r.v.item_count > 0) {
+      r.v.finalized = true;
+      r.v.finalize_seq = meta_->next_seq();
+      r.v.commit_trans_seq = r.v.get_trans_seq;  // the open transaction is gone with the client
+      if (sim::Errno e = put_record(r, true)) return e;
+    } else {
+      if (sim::Errno e = logs_tree_->erase(log_tree_key(rid, r.nr))) return e;
+    }
+  }
+  open_trans_.erase(rid);
+  // 3. Its record, last.
+  sim::Errno e = clients_tree_->erase(mounted_client_key(rid));
+  if (e && e != ENOENT) return e;
+  clients_.erase(rid);
+  ++stats_.reclaimed;
+  env_.event("server_reclaim", {{"rid", rid}, {"why", why}});
+  return 0;
+}
+
+void Server::farewell(uint64_t rid, Reply reply) {
+  auto it = clients_.find(rid);
+  if (it == clients_.end()) {
+    reply(0, {});  // already gone: the farewell was executed before
+    return;
+  }
+  it->second.farewell = true;
+  std::shared_ptr<bool> alive = alive_;
+  run_update("farewell", [this, alive, rid, reply = std::move(reply)](sim::Errno e, proto::Bytes data) {
+    reply(e, std::move(data));
+    // Answered: the connection goes once the answer has been sent.
+    if (*alive && links_) links_->forget(rid);
+  }, [this, rid](proto::Bytes*) { return reclaim(rid, "farewell"); });
+}
+
+}  // namespace simfs::fs
