@@ -195,14 +195,14 @@ std::string FsChecker::step(Vfs& vfs, Mount& mount, const FsOp& op, bool* io_err
       break;
     case FsOp::kOpen:
       if (!file) return "";
-      predict_then_run([&](PosixModel&) { return 0; }, [&] { return vfs.open(file); });
+      predict_then_run([&](PosixModel& m) { return m.open(file); }, [&] { return vfs.open(file); });
       if (got == 0) open_.push_back(file);
       break;
     case FsOp::kClose: {
       if (open_.empty()) return "";
       const size_t i = op.a % open_.size();
       const uint64_t ino = open_[i];
-      predict_then_run([&](PosixModel&) { return 0; }, [&] { return vfs.close(ino); });
+      predict_then_run([&](PosixModel& m) { return m.close(ino); }, [&] { return vfs.close(ino); });
       if (got == 0) open_.erase(open_.begin() + static_cast<long>(i));
       break;
     }

@@ -25,8 +25,58 @@ bool PosixModel::operator==(const PosixModel& o) const {
   return true;
 }
 
+const ModelInode* PosixModel::find(uint64_t ino, int client) const {
+  if (auto it = inodes_.find(ino); it != inodes_.end()) return it->second.get();
+  if (auto it = orphans_.find(ino); it != orphans_.end() && is_open_by(ino, client)) return it->second.get();
+  return nullptr;
+}
+
+bool PosixModel::is_open_by(uint64_t ino, int client) const {
+  auto it = opens_.find(ino);
+  if (it == opens_.end()) return false;
+  auto c = it->second.find(client);
+  return c != it->second.end() && c->second > 0;
+}
+
+void PosixModel::remove_node(uint64_t ino) {
+  auto it = inodes_.find(ino);
+  if (it == inodes_.end()) return;
+  if (opens_.count(ino)) orphans_[ino] = it->second;
+  inodes_.erase(it);
+}
+
+int PosixModel::open(uint64_t ino, int client) {
+  if (!find(ino, client)) return ENOENT;
+  ++opens_[ino][client];
+  return 0;
+}
+
+int PosixModel::close(uint64_t ino, int client) {
+  if (!is_open_by(ino, client)) return EINVAL;
+  auto& per = opens_[ino];
+  if (--per[client] == 0) per.erase(client);
+  if (per.empty()) {
+    opens_.erase(ino);
+    orphans_.erase(ino);  // the last reference to an unlinked inode: gone
+  }
+  return 0;
+}
+
+void PosixModel::drop_client(int client) {
+  for (auto it = opens_.begin(); it != opens_.end();) {
+    it->second.erase(client);
+    if (it->second.empty()) {
+      orphans_.erase(it->first);
+      it = opens_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
 ModelInode& PosixModel::mut(uint64_t ino) {
-  std::shared_ptr<const ModelInode>& p = inodes_.at(ino);
+  auto found = inodes_.find(ino);
+  std::shared_ptr<const ModelInode>& p = found != inodes_.end() ? found->second : orphans_.at(ino);
   if (p.use_count() > 1) p = std::make_shared<const ModelInode>(*p);
   // Created non-const by make_shared and now owned by this model alone.
   return const_cast<ModelInode&>(*p);
@@ -92,14 +142,19 @@ int PosixModel::symlink(uint64_t dir, std::string_view name, std::string_view ta
   return make(dir, name, n, new_ino);
 }
 
-int PosixModel::link(uint64_t ino, uint64_t dir, std::string_view name) {
+int PosixModel::link(uint64_t ino, uint64_t dir, std::string_view name, int client) {
   if (int e = check_name(name)) return e;
-  auto it = inodes_.find(ino);
-  if (it == inodes_.end()) return ENOENT;
-  if (it->second->type == Type::kDir) return EPERM;
+  const ModelInode* n = find(ino, client);
+  if (!n) return ENOENT;
+  if (n->type == Type::kDir) return EPERM;
   const ModelInode* d = nullptr;
   if (int e = get_dir(dir, &d)) return e;
   if (d->entries.count(std::string(name))) return EEXIST;
+  // An open orphan linked back in (linkat of an O_TMPFILE) is in the namespace again.
+  if (auto o = orphans_.find(ino); o != orphans_.end()) {
+    inodes_[ino] = o->second;
+    orphans_.erase(o);
+  }
   ++mut(ino).nlink;
   mut(dir).entries[std::string(name)] = ino;
   return 0;
@@ -107,7 +162,9 @@ int PosixModel::link(uint64_t ino, uint64_t dir, std::string_view name) {
 
 void PosixModel::drop_link(uint64_t ino) {
   ModelInode& n = mut(ino);
-  if (--n.nlink == 0 || n.type == Type::kDir) inodes_.erase(ino);
+  if (n.type == Type::kDir) n.nlink = 0;
+  else --n.nlink;
+  if (n.nlink == 0) remove_node(ino);
 }
 
 int PosixModel::unlink(uint64_t dir, std::string_view name) {
@@ -128,7 +185,8 @@ int PosixModel::rmdir(uint64_t dir, std::string_view name) {
   ModelInode& d = mut(dir);
   d.entries.erase(std::string(name));
   --d.nlink;
-  inodes_.erase(ino);
+  mut(ino).nlink = 0;
+  remove_node(ino);
   return 0;
 }
 
@@ -180,11 +238,11 @@ int PosixModel::rename(uint64_t odir, std::string_view oname, uint64_t ndir, std
   return 0;
 }
 
-int PosixModel::write(uint64_t ino, uint64_t off, std::string_view bytes) {
-  auto it = inodes_.find(ino);
-  if (it == inodes_.end()) return ENOENT;
-  if (it->second->type == Type::kDir) return EISDIR;
-  if (it->second->type != Type::kFile) return EINVAL;
+int PosixModel::write(uint64_t ino, uint64_t off, std::string_view bytes, int client) {
+  const ModelInode* n = find(ino, client);
+  if (!n) return ENOENT;
+  if (n->type == Type::kDir) return EISDIR;
+  if (n->type != Type::kFile) return EINVAL;
   if (bytes.empty()) return 0;
   std::string& d = mut(ino).data;
   if (d.size() < off + bytes.size()) d.resize(off + bytes.size(), '\0');
@@ -192,36 +250,34 @@ int PosixModel::write(uint64_t ino, uint64_t off, std::string_view bytes) {
   return 0;
 }
 
-int PosixModel::truncate(uint64_t ino, uint64_t size) {
-  auto it = inodes_.find(ino);
-  if (it == inodes_.end()) return ENOENT;
-  if (it->second->type == Type::kDir) return EISDIR;
-  if (it->second->type != Type::kFile) return EINVAL;
+int PosixModel::truncate(uint64_t ino, uint64_t size, int client) {
+  const ModelInode* n = find(ino, client);
+  if (!n) return ENOENT;
+  if (n->type == Type::kDir) return EISDIR;
+  if (n->type != Type::kFile) return EINVAL;
   mut(ino).data.resize(size, '\0');
   return 0;
 }
 
-int PosixModel::setxattr(uint64_t ino, std::string_view name, std::string_view value) {
+int PosixModel::setxattr(uint64_t ino, std::string_view name, std::string_view value, int client) {
   if (name.empty()) return EINVAL;
   if (name.size() > kXattrNameMax) return ERANGE;
   if (value.size() > kXattrValueMax) return E2BIG;
-  auto it = inodes_.find(ino);
-  if (it == inodes_.end()) return ENOENT;
+  if (!find(ino, client)) return ENOENT;
   mut(ino).xattrs[std::string(name)] = std::string(value);
   return 0;
 }
 
-int PosixModel::removexattr(uint64_t ino, std::string_view name) {
-  auto it = inodes_.find(ino);
-  if (it == inodes_.end()) return ENOENT;
-  if (!it->second->xattrs.count(std::string(name))) return ENODATA;
+int PosixModel::removexattr(uint64_t ino, std::string_view name, int client) {
+  const ModelInode* n = find(ino, client);
+  if (!n) return ENOENT;
+  if (!n->xattrs.count(std::string(name))) return ENODATA;
   mut(ino).xattrs.erase(std::string(name));
   return 0;
 }
 
-int PosixModel::setattr(uint64_t ino, uint32_t perm, uint32_t uid, uint32_t gid) {
-  auto it = inodes_.find(ino);
-  if (it == inodes_.end()) return ENOENT;
+int PosixModel::setattr(uint64_t ino, uint32_t perm, uint32_t uid, uint32_t gid, int client) {
+  if (!find(ino, client)) return ENOENT;
   ModelInode& n = mut(ino);
   n.perm = perm & 07777;
   n.uid = uid;

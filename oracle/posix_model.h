@@ -7,8 +7,10 @@
 //   invent them), so create-like calls take the number the filesystem returned.
 // - Each operation returns the errno the real filesystem must return, checking in the same
 //   order as the VFS (name, parent, existence, type), and changes the model only on success.
-// - Only the namespace reachable from the root is modelled: an inode whose last link goes away
-//   leaves the model, open or not (an open orphan is not visible by path).
+// - Open references are per client (a mount): an inode whose last link goes away stays, as an
+//   orphan, while any client has it open, and only those clients can still reach it by number
+//   (as a process reaches an unlinked file through its descriptor); the last close removes it.
+//   Equality and diff() compare the namespace reachable from the root only.
 // - capture() (fs_capture.h) builds a model from a real filesystem through its public API,
 //   so "the filesystem equals the model" is operator== plus diff() for a readable message.
 // - Copying a model is cheap: inodes are shared between copies and copied on their first
@@ -55,15 +57,23 @@ class PosixModel {
   int create(uint64_t dir, std::string_view name, uint32_t perm, uint64_t new_ino);
   int mkdir(uint64_t dir, std::string_view name, uint32_t perm, uint64_t new_ino);
   int symlink(uint64_t dir, std::string_view name, std::string_view target, uint64_t new_ino);
-  int link(uint64_t ino, uint64_t dir, std::string_view name);
+  int link(uint64_t ino, uint64_t dir, std::string_view name, int client = 0);
   int unlink(uint64_t dir, std::string_view name);
   int rmdir(uint64_t dir, std::string_view name);
   int rename(uint64_t odir, std::string_view oname, uint64_t ndir, std::string_view nname, bool noreplace);
-  int write(uint64_t ino, uint64_t off, std::string_view bytes);
-  int truncate(uint64_t ino, uint64_t size);
-  int setxattr(uint64_t ino, std::string_view name, std::string_view value);
-  int removexattr(uint64_t ino, std::string_view name);
-  int setattr(uint64_t ino, uint32_t perm, uint32_t uid, uint32_t gid);
+  // By inode number, as client `client` (which may reach its own open orphans).
+  int write(uint64_t ino, uint64_t off, std::string_view bytes, int client = 0);
+  int truncate(uint64_t ino, uint64_t size, int client = 0);
+  int setxattr(uint64_t ino, std::string_view name, std::string_view value, int client = 0);
+  int removexattr(uint64_t ino, std::string_view name, int client = 0);
+  int setattr(uint64_t ino, uint32_t perm, uint32_t uid, uint32_t gid, int client = 0);
+  int open(uint64_t ino, int client = 0);
+  int close(uint64_t ino, int client = 0);
+  // The client is gone (its mount crashed): its open references are dropped with it.
+  void drop_client(int client);
+  // The inode as `client` reaches it by number: linked, or an orphan it has open. Null if not.
+  const ModelInode* find(uint64_t ino, int client = 0) const;
+  bool is_open_by(uint64_t ino, int client) const;
 
   const InodeMap& inodes() const { return inodes_; }
   // The inode, which must exist.
@@ -90,7 +100,12 @@ class PosixModel {
   // The inode (which must exist), unshared first so a change reaches only this model.
   ModelInode& mut(uint64_t ino);
 
+  // Removes an inode whose last link went: kept as an orphan while any client has it open.
+  void remove_node(uint64_t ino);
+
   InodeMap inodes_;
+  InodeMap orphans_;                                     // unlinked but open somewhere
+  std::map<uint64_t, std::map<int, uint32_t>> opens_;    // ino -> client -> open references
 };
 
 }  // namespace oracle

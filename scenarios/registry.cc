@@ -8,6 +8,8 @@ ScenarioInfo register_scenario_info();
 ScenarioInfo journal_scenario_info();
 ScenarioInfo echo_scenario_info();
 ScenarioInfo single_mount_scenario_info();
+ScenarioInfo cluster_smoke_scenario_info();
+ScenarioInfo multi_mount_scenario_info();
 
 const std::vector<ScenarioInfo>& all_scenarios() {
   static const std::vector<ScenarioInfo> all = {
@@ -15,6 +17,8 @@ const std::vector<ScenarioInfo>& all_scenarios() {
       journal_scenario_info(),
       echo_scenario_info(),
       single_mount_scenario_info(),
+      cluster_smoke_scenario_info(),
+      multi_mount_scenario_info(),
   };
   return all;
 }

@@ -27,6 +27,10 @@ const char* errno_name(Errno e) {
     case ENODATA: return "ENODATA";
     case ERANGE: return "ERANGE";
     case E2BIG: return "E2BIG";
+    case ENOLINK: return "ENOLINK";
+    case EPROTO: return "EPROTO";
+    case ENOMEM: return "ENOMEM";
+    case EDEADLK: return "EDEADLK";
     default: return "E?";
   }
 }

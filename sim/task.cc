@@ -336,17 +336,17 @@ void Scheduler::resume_group(TaskGroup* g) {
   for (Task* t : d) t->resume_event_ = loop_.schedule_at(loop_.now(), resume_cb, t);
 }
 
-std::vector<const Task*> Scheduler::blocked_tasks() const {
+std::vector<const Task*> Scheduler::blocked_tasks(bool daemons) const {
   std::vector<const Task*> out;
   for (const auto& [id, t] : tasks_) {
-    if (t->state_ == Task::State::kParked && !t->timeout_event_ && !t->daemon_) out.push_back(t.get());
+    if (t->state_ == Task::State::kParked && !t->timeout_event_ && (daemons || !t->daemon_)) out.push_back(t.get());
   }
   return out;
 }
 
-std::string Scheduler::blocked_report() const {
+std::string Scheduler::blocked_report(bool daemons) const {
   std::string s;
-  for (const Task* t : blocked_tasks()) {
+  for (const Task* t : blocked_tasks(daemons)) {
     if (!s.empty()) s += "; ";
     s += "task '" + t->name_ + "'";
     if (t->group_ && t->group_->id >= 0) s += " on node " + std::to_string(t->group_->id);

@@ -168,8 +168,9 @@ class Scheduler {
   size_t task_count() const { return tasks_.size(); }
   // Non-daemon tasks that are parked with nothing scheduled to wake them: after the loop has
   // gone quiet, these are deadlocked.
-  std::vector<const Task*> blocked_tasks() const;
-  std::string blocked_report() const;
+  // Tasks parked with no timeout (daemons too when asked: a liveness report wants every one).
+  std::vector<const Task*> blocked_tasks(bool daemons = false) const;
+  std::string blocked_report(bool daemons = false) const;
 
   // Set when a task broke the rules (threw, or blocked while being killed). The run must end
   // as a harness error; the message says which task.

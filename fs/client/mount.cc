@@ -194,6 +194,7 @@ sim::Errno Mount::hold(size_t items, uint64_t data_blocks, bool deleting) {
   }
   while (committing_) hold_waiters_.wait("fs.hold");
   if (failed_) return failed_;
+  if (stopping_) return EIO;  // unmounting: nothing new goes into the last transaction
   ++holders_;
   return 0;
 }
@@ -210,6 +211,12 @@ sim::Errno Mount::maybe_commit() {
 
 sim::Errno Mount::commit(bool force) {
   sim::LockGuard g(commit_mu_);
+  // Unmounting: the unmount's own commit is the last one.
+  if (stopping_) return failed_;
+  return commit_locked(force);
+}
+
+sim::Errno Mount::commit_locked(bool force) {
   if (failed_) return failed_;
   if (!force && items_.dirty_count() == 0 && data_txn_alloc_.empty() && data_txn_free_.empty() && inode_delta_ == 0) {
     stats_.ops_durable = stats_.ops_committing = stats_.ops_done;  // nothing of theirs to write
@@ -291,8 +298,12 @@ void Mount::fail(sim::Errno cause) {
 }
 
 sim::Errno Mount::unmount() {
-  sim::Errno e = commit();
+  // No operation starts from now on (background ones too: orphan deletions, the timer), and no
+  // other commit may slip in between the last one and the farewell: the server reclaims this
+  // mount then, and would refuse a later commit.
   stopping_ = true;
+  sim::LockGuard g(commit_mu_);
+  sim::Errno e = commit_locked(/*force=*/false);
   if (!e) {
     net::Reply r = link_.call(proto::Cmd::kFarewell, {});
     e = r.error == net::kMaybeDelivered ? EIO : r.error;

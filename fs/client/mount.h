@@ -142,6 +142,7 @@ class Mount {
  private:
   Mount(NodeEnv env, sim::DiskHandle& meta, sim::DiskHandle& data, ServerLink& link, MountConfig cfg);
   sim::Errno get_log_trees();
+  sim::Errno commit_locked(bool force);  // commit_mu_ held
   sim::Errno do_commit();
   sim::Errno populate(const LockRange& range);
   void on_push(const proto::Header& h, proto::Bytes data);

@@ -7,7 +7,9 @@ namespace simfs::fs {
 
 NetServerLink::NetServerLink(NodeEnv env, sim::Network& net, NetServerLinkConfig cfg)
     : env_(env), net_(net), cfg_(cfg), conn_(env, "client " + std::to_string(cfg.rid) + "->server"),
-      alive_(std::make_shared<bool>(true)) {}
+      alive_(std::make_shared<bool>(true)) {
+  if (cfg.bugs.has(Bug::kNoResendReplay)) conn_.plant_no_resend_replay();
+}
 
 NetServerLink::~NetServerLink() {
   *alive_ = false;

@@ -19,6 +19,7 @@
 #include <functional>
 #include <memory>
 
+#include "fs/base/bugs.h"
 #include "fs/base/env.h"
 #include "fs/client/server_link.h"
 #include "fs/net/connection.h"
@@ -32,6 +33,7 @@ struct NetServerLinkConfig {
   uint64_t fsid = 0;
   uint64_t rid = 0;
   uint64_t flags = 0;  // proto::kGreetVoter
+  BugSet bugs;
   sim::Duration retry = 50 * sim::kMillisecond;
   sim::Duration greeting_timeout = 500 * sim::kMillisecond;
 };
@@ -44,6 +46,7 @@ class NetServerLink final : public ServerLink {
   sim::Errno start(sim::Time deadline);
   void set_farewell(bool on) { farewell_ = on; }
   void set_on_refused(std::function<void(sim::Errno)> f) { on_refused_ = std::move(f); }
+  void set_violation_handler(std::function<void(const std::string&)> h) { conn_.set_violation_handler(std::move(h)); }
   uint64_t server_term() const { return server_term_; }
   const net::ConnectionStats& stats() const { return conn_.stats(); }
 

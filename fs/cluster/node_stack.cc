@@ -18,8 +18,10 @@ sim::Errno NodeStack::start_server() {
   server_ = std::make_unique<Server>(NodeEnv(node_), *mh_, *dh_, cfg_.server);
   if (cfg_.fence) server_->set_fence_agent(cfg_.fence);
   if (cfg_.on_server_stopped) server_->set_on_stopped(cfg_.on_server_stopped);
+  server_->set_observer(cfg_.observer);
   if (sim::Errno e = server_->start()) return e;
   server_net_ = std::make_unique<ServerNet>(NodeEnv(node_), net_, *server_);
+  if (cfg_.on_protocol_violation) server_net_->set_violation_handler(cfg_.on_protocol_violation);
   server_->set_links(server_net_.get());
   return server_net_->start();
 }
@@ -34,7 +36,13 @@ sim::Errno NodeStack::mount(uint64_t rid) {
   lc.fsid = cfg_.fsid;
   lc.rid = rid;
   lc.flags = cfg_.greet_flags;
+  lc.bugs = cfg_.mount.bugs;
   link_ = std::make_unique<NetServerLink>(NodeEnv(node_), net_, lc);
+  if (cfg_.on_protocol_violation) link_->set_violation_handler(cfg_.on_protocol_violation);
+  // Refused by the server (fenced and reclaimed): the mount must stop, whatever it is doing.
+  link_->set_on_refused([this](sim::Errno e) {
+    if (mount_) mount_->fail(e);
+  });
   if (sim::Errno e = link_->start(node_.local_time() + cfg_.connect_timeout)) return e;
   if (sim::Errno e = Mount::open(NodeEnv(node_), *mh_, *dh_, *link_, cfg_.mount, &mount_)) return e;
   vfs_ = std::make_unique<Vfs>(*mount_);

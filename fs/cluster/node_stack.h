@@ -31,6 +31,9 @@ struct NodeStackConfig {
   MountConfig mount;
   FenceAgent fence;             // for a serving node: cuts another node's device I/O
   std::function<void(sim::Errno)> on_server_stopped;  // the server's device failed
+  ServerObserver observer;      // durability facts for an oracle
+  // A protocol message lost or garbled within a connection (net::Connection's violation).
+  std::function<void(const std::string&)> on_protocol_violation;
   uint64_t greet_flags = 0;     // proto::kGreetVoter
   sim::Duration connect_timeout = 30 * sim::kSecond;
 };

@@ -130,7 +130,10 @@ void LockServerCore::process(const Key& lock, std::vector<LockAction>* out) {
     while (!s.requested.empty()) {
       const LockEntry req = s.requested.front();
       for (auto g = s.granted.begin(); g != s.granted.end();) {
-        if (lock_grant_compatible(g->rid, g->mode, req.rid, req.mode)) {
+        // BUG (planted, incompatible_grant): a WRITE request ignores other mounts' READ grants.
+        const bool overlooked = plant_incompatible_grant_ && req.mode == LockMode::kWrite &&
+                                g->mode == LockMode::kRead && g->rid != req.rid;
+        if (overlooked || lock_grant_compatible(g->rid, g->mode, req.rid, req.mode)) {
           ++g;
           continue;
         }

@@ -109,6 +109,9 @@ class LockServerCore {
   std::vector<LockAction> farewell(uint64_t rid);
 
   uint64_t max_recovered_write_seq() const { return max_recovered_write_seq_; }
+  // Planted bug "incompatible_grant" (fs/base/bugs.h): a WRITE request is granted while other
+  // mounts still hold the lock for reading.
+  void plant_incompatible_grant() { plant_incompatible_grant_ = true; }
 
   // "" or a description of the first broken invariant: holders of different rids compatible;
   // a rid at most once among a lock's holders and at most once among its requests; no NULL
@@ -143,6 +146,7 @@ class LockServerCore {
   // reports them with the run that caused them.
   uint64_t grants_during_recovery_ = 0;
   std::string write_seq_violation_;
+  bool plant_incompatible_grant_ = false;
 };
 
 }  // namespace simfs::fs

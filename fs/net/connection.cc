@@ -100,7 +100,9 @@ void Connection::attach(std::unique_ptr<sim::StreamSocket> sock) {
     if (*alive) receive_loop(s, gen);
   }, /*daemon=*/true);
   // Replay in seq order. A send failure detaches, which ends the loop.
-  for (size_t i = 0; i < queue_.size() && sock_ && gen_ == gen; ++i) {
+  // BUG (planted, no_resend_replay): what was queued before the break is never sent again.
+  const size_t replay = no_resend_replay_ ? 0 : queue_.size();
+  for (size_t i = 0; i < replay && i < queue_.size() && sock_ && gen_ == gen; ++i) {
     ++stats_.resent;
     send_now(queue_[i]);
   }
@@ -171,6 +173,7 @@ void Connection::receive_loop(std::shared_ptr<sim::StreamSocket> sock, uint64_t 
     if (!proto::decode_message(m.payload, &h, &data, &why) || h.cmd == proto::Cmd::kGreeting) {
       ++stats_.bad_messages;
       env_.event("net_bad_message", {{"conn", name_}, {"why", why.empty() ? "greeting after attach" : why}}, true);
+      if (on_violation_) on_violation_(name_ + ": a message that does not decode: " + (why.empty() ? "greeting after attach" : why));
       lost_socket(gen, "bad message");
       return;
     }
@@ -183,6 +186,10 @@ void Connection::receive_loop(std::shared_ptr<sim::StreamSocket> sock, uint64_t 
     }
     if (h.seq != recv_seq_ + 1) {
       env_.event("net_gap", {{"conn", name_}, {"seq", h.seq}, {"expected", recv_seq_ + 1}}, true);
+      if (on_violation_) {
+        on_violation_(name_ + ": message seq " + std::to_string(h.seq) + " arrived where " + std::to_string(recv_seq_ + 1) +
+                      " was due (messages lost within a connection)");
+      }
       lost_socket(gen, "sequence gap");
       return;
     }

@@ -76,6 +76,12 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   void set_request_handler(RequestHandler h) { on_request_ = std::move(h); }
+  // Runs on what the protocol makes impossible between two correct peers over streams that never
+  // reorder: a gap in the peer's seqs, or a message that does not decode. (The socket breaks
+  // either way; an oracle wants to know.)
+  void set_violation_handler(std::function<void(const std::string&)> h) { on_violation_ = std::move(h); }
+  // Planted bug "no_resend_replay" (fs/base/bugs.h): attach() does not replay the queue.
+  void plant_no_resend_replay() { no_resend_replay_ = true; }
   // Runs when an attached socket is lost (broken, closed by the peer, or a bad message), not
   // when detach() or shutdown() is called.
   void set_disconnect_handler(std::function<void()> h) { on_disconnect_ = std::move(h); }
@@ -123,6 +129,7 @@ class Connection {
   std::string name_;
   RequestHandler on_request_;
   std::function<void()> on_disconnect_;
+  std::function<void(const std::string&)> on_violation_;
   std::shared_ptr<sim::StreamSocket> sock_;
   uint64_t gen_ = 0;  // bumped per attached socket: a stale receive task stops
   uint64_t next_seq_ = 1;
@@ -132,6 +139,7 @@ class Connection {
   std::map<uint64_t, ResponseHandler> pending_;  // by request id
   std::set<uint64_t> unanswered_;               // ids of the peer's requests still to answer
   bool shut_down_ = false;
+  bool no_resend_replay_ = false;
   sim::WaitQueue disconnected_;
   std::shared_ptr<bool> alive_;  // receive tasks check it: the connection may be gone
   ConnectionStats stats_;

@@ -40,10 +40,11 @@ void Server::reclaim_loop() {
         }
       }
       uint64_t gen;
+      std::vector<LockAction> after;
       {
         sim::LockGuard g(mu_);
         if (stopped_) return;
-        sim::Errno e = reclaim(rid, why);
+        sim::Errno e = reclaim(rid, why, &after);
         if (e) {
           fail(e, "reclaim");
           return;
@@ -52,16 +53,19 @@ void Server::reclaim_loop() {
       }
       if (links_) links_->forget(rid);
       if (!wait_durable(gen) || !*alive) return;
+      if (observer_.mount_gone) observer_.mount_gone(rid);
+      apply_lock_actions(after);
     }
   }
 }
 
-sim::Errno Server::reclaim(uint64_t rid, const char* why) {
+sim::Errno Server::reclaim(uint64_t rid, const char* why, std::vector<LockAction>* after_durable) {
   // Reclaimed already: a second farewell that was in flight with the first, or a farewell and a
   // timeout reclaim meeting. Nothing of it is left to do.
   if (!clients_.count(rid)) return 0;
-  // 1. Its locks: waiters on them proceed.
-  apply_lock_actions(locks_.farewell(rid));
+  // 1. Its locks: waiters on them proceed (once this commit is durable).
+  std::vector<LockAction> acts = locks_.farewell(rid);
+  after_durable->insert(after_durable->end(), acts.begin(), acts.end());
   for (auto it = lock_replies_.begin(); it != lock_replies_.end();) {
     if (it->first.first == rid) {
       it = lock_replies_.erase(it);
@@ -77,9 +81,9 @@ sim::Errno Server::reclaim(uint64_t rid, const char* why) {
     LogTreeRef r = recs.back();
     if (sim::Errno e = return_allocators(&r.v)) return e;
     if (r.v.item_count > 0) {
+      // Its open transaction (get > commit) is gone with it; the record keeps what it committed.
       r.v.finalized = true;
       r.v.finalize_seq = meta_->next_seq();
-      r.v.commit_trans_seq = r.v.get_trans_seq;  // the open transaction is gone with the client
       if (sim::Errno e = put_record(r, true)) return e;
     } else {
       if (sim::Errno e = logs_tree_->erase(log_tree_key(rid, r.nr))) return e;
@@ -103,11 +107,15 @@ void Server::farewell(uint64_t rid, Reply reply) {
   }
   it->second.farewell = true;
   std::shared_ptr<bool> alive = alive_;
-  run_update("farewell", [this, alive, rid, reply = std::move(reply)](sim::Errno e, proto::Bytes data) {
+  auto after = std::make_shared<std::vector<LockAction>>();
+  run_update("farewell", [this, alive, rid, after, reply = std::move(reply)](sim::Errno e, proto::Bytes data) {
     reply(e, std::move(data));
+    if (!*alive) return;
+    if (observer_.mount_gone) observer_.mount_gone(rid);
+    apply_lock_actions(*after);
     // Answered: the connection goes once the answer has been sent.
-    if (*alive && links_) links_->forget(rid);
-  }, [this, rid](proto::Bytes*) { return reclaim(rid, "farewell"); });
+    if (links_) links_->forget(rid);
+  }, [this, rid, after](proto::Bytes*) { return reclaim(rid, "farewell", after.get()); });
 }
 
 }  // namespace simfs::fs

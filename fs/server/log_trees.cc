@@ -215,6 +215,7 @@ sim::Errno Server::commit_log_trees(uint64_t rid, const proto::LogTrees& in) {
   r.v.commit_trans_seq = r.v.get_trans_seq;
   if (sim::Errno e = put_record(r, true)) return e;
   open_trans_.erase(rid);
+  recorded_.emplace_back(rid, r.v.commit_trans_seq);
   env_.event("server_log_commit", {{"rid", rid}, {"nr", r.nr}, {"trans_seq", r.v.commit_trans_seq},
                                    {"items", r.v.item_count}, {"max_seq", r.v.max_seq}});
   return 0;

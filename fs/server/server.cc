@@ -37,6 +37,7 @@ sim::Errno Server::start() {
   meta_ = std::make_unique<MetaAlloc>(*cache_, sb);
   if (sim::Errno e = meta_->load()) return e;
   if (cfg_.bugs.has(Bug::kReuseBeforeCommit)) meta_->plant_reuse_before_commit();
+  if (cfg_.bugs.has(Bug::kIncompatibleGrant)) locks_.plant_incompatible_grant();
   data_alloc_ = std::make_unique<BitmapAlloc>(*cache_, meta_->btree_allocator(), kAllocData, sb.data_alloc);
   const BtreeConfig forest = forest_btree_config(sb.btree_fill);
   fs_tree_ = std::make_unique<Btree>(*cache_, meta_->btree_allocator(), sb.fs_root, forest);
@@ -84,6 +85,10 @@ sim::Errno Server::start() {
   term_ = sb.server_term + 1;
   sb_.server_term = term_;
   if (sim::Errno ce = do_commit()) return ce;
+  if (observer_.transaction_durable) {
+    for (const LogTreeRef& r : recs)
+      if (r.v.commit_trans_seq) observer_.transaction_durable(r.rid, r.v.commit_trans_seq);
+  }
   env_.event("server_start", {{"term", term_}, {"seq", stable_.seq}, {"clients", clients_.size()},
                               {"merging", merge_.has_value()}});
 
@@ -163,6 +168,11 @@ sim::Errno Server::do_commit() {
   stable_ = next;
   sb_ = next;
   ++stats_.commits;
+  std::vector<std::pair<uint64_t, uint64_t>> recorded = std::move(recorded_);
+  recorded_.clear();
+  if (observer_.transaction_durable) {
+    for (const auto& [rid, seq] : recorded) observer_.transaction_durable(rid, seq);
+  }
   env_.event("server_commit", {{"seq", stable_.seq}, {"blocks", blocks}, {"server_seq", stable_.server_seq}});
   return 0;
 }
@@ -188,6 +198,11 @@ void Server::run_update(const char* name, Reply reply, std::function<sim::Errno(
                    return;
                  }
                  gen = dirtied();
+               }
+               // BUG (planted, reply_before_durable): COMMIT_LOG_TREES answered before its commit.
+               if (body_name == std::string_view("commit_log_trees") && cfg_.bugs.has(Bug::kReplyBeforeDurable)) {
+                 reply(e, std::move(out));
+                 return;
                }
                if (!wait_durable(gen) || !*alive) return;
                reply(e, std::move(out));
@@ -292,7 +307,8 @@ sim::Errno Server::greet(const proto::Greeting& g, uint32_t node, proto::Greetin
     // Known: a reconnect, or a greeting executed again. Its record may still be on its way to
     // disk (the first greeting is parked on that commit): answer only once it is there.
     if (!wait_durable(dirty_gen_)) return ENOLINK;
-    return 0;
+    // Reclaimed while we waited (fenced, or its farewell): it must not come back.
+    return clients_.count(g.rid) ? 0 : ENOLINK;
   }
   // Claims to have mounted before, but no record: it was reclaimed and must not go on.
   if (g.server_term != 0) return ENOLINK;
@@ -316,7 +332,7 @@ sim::Errno Server::greet(const proto::Greeting& g, uint32_t node, proto::Greetin
     gen = dirtied();
   }
   if (!wait_durable(gen)) return ENOLINK;
-  return 0;
+  return clients_.count(g.rid) ? 0 : ENOLINK;
 }
 
 void Server::client_connected(uint64_t rid) {

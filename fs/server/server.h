@@ -75,6 +75,15 @@ struct ServerConfig {
 // reaches a device. Returns false if the fence failed.
 using FenceAgent = std::function<bool(uint64_t rid, uint32_t node)>;
 
+// What an oracle may learn from the server about durability (the scenario wires it): a mount's
+// transaction became durable (a server commit recorded it; at start, every transaction the
+// durable state holds), and a mount is gone for good (its reclaim or farewell is durable, and
+// only then may others take its locks).
+struct ServerObserver {
+  std::function<void(uint64_t rid, uint64_t trans_seq)> transaction_durable;
+  std::function<void(uint64_t rid)> mount_gone;
+};
+
 class ClientLinks {
  public:
   virtual ~ClientLinks() = default;
@@ -114,6 +123,7 @@ class Server {
   void set_links(ClientLinks* links) { links_ = links; }
   void set_fence_agent(FenceAgent f) { fence_ = std::move(f); }
   void set_on_stopped(std::function<void(sim::Errno)> f) { on_stopped_ = std::move(f); }
+  void set_observer(ServerObserver o) { observer_ = std::move(o); }
 
   // ---- the request seam ----
   void handle(uint64_t rid, const proto::Header& h, proto::Bytes data, Reply reply);
@@ -204,7 +214,9 @@ class Server {
 
   // ---- clients, reclaim and farewell (clients.cc) ----
   void reclaim_loop();
-  sim::Errno reclaim(uint64_t rid, const char* why);
+  // Reclaims in the current commit; the lock actions it yields go out only once that commit is
+  // durable (a waiter must not read before the departed mount's last transaction is settled).
+  sim::Errno reclaim(uint64_t rid, const char* why, std::vector<LockAction>* after_durable);
   void farewell(uint64_t rid, Reply reply);
 
   NodeEnv env_;
@@ -214,6 +226,9 @@ class Server {
   ClientLinks* links_ = nullptr;
   FenceAgent fence_;
   std::function<void(sim::Errno)> on_stopped_;
+  ServerObserver observer_;
+  // Mounts' transactions recorded since the last commit, reported once it is durable.
+  std::vector<std::pair<uint64_t, uint64_t>> recorded_;
 
   // Durable state as of the last commit, and the structures that change it.
   SuperBlock stable_;

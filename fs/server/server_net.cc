@@ -87,6 +87,7 @@ void ServerNet::greet(std::unique_ptr<sim::StreamSocket> sock) {
         if (auto c = weak.lock()) c->respond(h, err, std::move(out));
       });
     });
+    if (on_violation_) conn->set_violation_handler(on_violation_);
     conn->set_disconnect_handler([this, alive, rid] {
       if (*alive) server_.client_disconnected(rid);
     });

@@ -39,6 +39,7 @@ class ServerNet final : public ClientLinks {
   void forget(uint64_t rid) override;
 
   size_t connections() const { return peers_.size(); }
+  void set_violation_handler(std::function<void(const std::string&)> h) { on_violation_ = std::move(h); }
 
  private:
   void accept_loop();
@@ -53,6 +54,7 @@ class ServerNet final : public ClientLinks {
   // Connections given up (forgotten) may still be on a receive task's stack: kept until the
   // front end goes.
   std::vector<std::shared_ptr<net::Connection>> retired_;
+  std::function<void(const std::string&)> on_violation_;
   std::shared_ptr<bool> alive_;
 };
 

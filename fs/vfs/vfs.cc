@@ -21,7 +21,10 @@ class Vfs::Op {
   explicit Op(Vfs& v, bool counted = true) : v_(v), task_(sim::this_task::id()), counted_(counted) {
     v_.ops_[task_] = this;
   }
+  // An operation abandoned without finish() (a look-up that found its names changed, and starts
+  // over) changed nothing: it lets go of the transaction and its locks.
   ~Op() {
+    if (holding_) v_.m_.release();
     release_all();
     v_.ops_.erase(task_);
   }
@@ -152,6 +155,14 @@ sim::Errno Vfs::get_inode(uint64_t ino, InodeValue* out) {
   sim::Errno e = get(inode_key(ino), &v);
   if (e) return io(e);
   return decode_inode(v, out) ? 0 : EIO;
+}
+
+sim::Errno Vfs::get_reachable(uint64_t ino, InodeValue* out) {
+  sim::Errno e = get_inode(ino, out);
+  // Unlinked, waiting to be deleted: reachable only through this mount's open reference (as a
+  // process reaches an unlinked file only through its descriptor).
+  if (!e && out->nlink == 0 && !open_.count(ino)) return ENOENT;
+  return e;
 }
 
 sim::Errno Vfs::get_dir(uint64_t dir, InodeValue* out) {
@@ -345,7 +356,7 @@ sim::Errno Vfs::getattr(uint64_t ino, Attr* out) {
   op.read(ino);
   sim::Errno e = op.begin(0);
   InodeValue v;
-  if (!e) e = get_inode(ino, &v);
+  if (!e) e = get_reachable(ino, &v);
   if (!e) *out = Attr{ino, v.mode, v.uid, v.gid, v.nlink, v.size, v.atime_ns, v.mtime_ns, v.ctime_ns};
   return op.finish(e);
 }
@@ -365,7 +376,7 @@ sim::Errno Vfs::readlink(uint64_t ino, std::string* target) {
   op.read(ino);
   sim::Errno e = op.begin(0);
   InodeValue v;
-  if (!e) e = get_inode(ino, &v);
+  if (!e) e = get_reachable(ino, &v);
   if (!e && !is_lnk(v.mode)) e = EINVAL;
   std::vector<uint8_t> raw;
   if (!e) {
@@ -386,7 +397,7 @@ sim::Errno Vfs::link_once(uint64_t ino, uint64_t dir, std::string_view name) {
   sim::Errno e = op.begin(6);
   if (!e) e = check_name(name);
   InodeValue v, d;
-  if (!e) e = get_inode(ino, &v);
+  if (!e) e = get_reachable(ino, &v);
   if (!e && is_dir(v.mode)) e = EPERM;
   if (!e) e = get_dir(dir, &d);
   DirentValue existing;
@@ -438,8 +449,16 @@ sim::Errno Vfs::remove(uint64_t dir, std::string_view name, bool want_dir) {
     sim::Errno e = op.begin(6, 0, /*deleting=*/true);
     DirentValue de;
     InodeValue v;
-    if (!e) e = find_child(dir, name, &de, &v);
-    if (!e && de.ino != ino) continue;  // renamed or replaced meanwhile
+    InodeValue d;
+    if (!e) e = get_dir(dir, &d);
+    if (!e) e = find_entry(dir, name, &de);
+    // Renamed or replaced meanwhile: the inode we locked is not the one the name names now
+    // (and that one's items are not ours to read).
+    if (!e && de.ino != ino) continue;
+    if (!e) {
+      e = get_inode(de.ino, &v);
+      if (e == ENOENT) e = EIO;  // an entry naming no inode: the tree is damaged
+    }
     if (!e && want_dir && !is_dir(v.mode)) e = ENOTDIR;
     if (!e && !want_dir && is_dir(v.mode)) e = EISDIR;
     bool empty = true;
@@ -517,7 +536,6 @@ sim::Errno Vfs::rename(uint64_t odir, std::string_view oname, uint64_t ndir, std
     if (!e) e = get_dir(ndir, &nd);
     DirentValue sde, tde;
     if (!e) e = find_entry(odir, oname, &sde);
-    if (!e) e = get_inode(sde.ino, &sv);
     bool have_target = false;
     InodeValue tv;
     if (!e) {
@@ -525,8 +543,10 @@ sim::Errno Vfs::rename(uint64_t odir, std::string_view oname, uint64_t ndir, std
       have_target = e == 0;
       if (e == ENOENT) e = 0;
     }
+    // Changed meanwhile: the names no longer name the inodes we locked.
+    if (!e && (sde.ino != src || (have_target ? tde.ino : 0) != tgt)) continue;
+    if (!e) e = get_inode(sde.ino, &sv);
     if (e) return op.finish(e);
-    if (sde.ino != src || (have_target ? tde.ino : 0) != tgt) continue;  // changed meanwhile
     if (have_target) {
       if (tde.ino == sde.ino) return op.finish(0);  // two links to one inode: POSIX says do nothing
       if (flags & kRenameNoReplace) e = EEXIST;
@@ -607,7 +627,7 @@ sim::Errno Vfs::setattr_once(uint64_t ino, const SetAttr& set) {
   op.write(ino);
   sim::Errno e = op.begin(4, 0, /*deleting=*/true);
   InodeValue v;
-  if (!e) e = get_inode(ino, &v);
+  if (!e) e = get_reachable(ino, &v);
   if (!e && set.size && !is_reg(v.mode)) e = is_dir(v.mode) ? EISDIR : EINVAL;
   if (!e && set.size && *set.size > kFileSizeMax) e = EFBIG;
   // Shrinking into the middle of a durable block copies that block (its tail is zeroed): one
@@ -758,7 +778,7 @@ sim::Errno Vfs::write_once(uint64_t ino, uint64_t off, std::span<const uint8_t> 
   const uint64_t blocks = data.empty() ? 0 : (off + data.size() - 1) / kDataBlockSize - off / kDataBlockSize + 1;
   sim::Errno e = op.begin(blocks / kExtentRegionBlocks + 3, blocks);
   InodeValue v;
-  if (!e) e = get_inode(ino, &v);
+  if (!e) e = get_reachable(ino, &v);
   if (!e && !is_reg(v.mode)) e = is_dir(v.mode) ? EISDIR : EINVAL;
   if (!e && (off > kFileSizeMax || data.size() > kFileSizeMax - off)) e = EFBIG;
   if (e || data.empty()) return op.finish(e);
@@ -775,7 +795,7 @@ sim::Errno Vfs::read(uint64_t ino, uint64_t off, size_t len, std::vector<uint8_t
   out->clear();
   sim::Errno e = op.begin(0);
   InodeValue v;
-  if (!e) e = get_inode(ino, &v);
+  if (!e) e = get_reachable(ino, &v);
   if (!e && !is_reg(v.mode)) e = is_dir(v.mode) ? EISDIR : EINVAL;
   if (e || off >= v.size) return op.finish(e);
   const uint64_t end = std::min<uint64_t>(v.size, off + len);
@@ -811,7 +831,7 @@ sim::Errno Vfs::fsync(uint64_t ino) {
   op.read(ino);
   sim::Errno e = op.begin(0);
   InodeValue v;
-  if (!e) e = get_inode(ino, &v);
+  if (!e) e = get_reachable(ino, &v);
   if (!e) e = m_.commit();
   return op.finish(e);
 }
@@ -860,7 +880,7 @@ sim::Errno Vfs::setxattr_once(uint64_t ino, std::string_view name, std::string_v
   if (!e && value.size() > kXattrValueMax) e = E2BIG;
   if (!e && (flags & ~(kXattrCreate | kXattrReplace))) e = EINVAL;
   InodeValue v;
-  if (!e) e = get_inode(ino, &v);
+  if (!e) e = get_reachable(ino, &v);
   Key key;
   XattrValue x;
   if (!e) {
@@ -880,7 +900,7 @@ sim::Errno Vfs::getxattr(uint64_t ino, std::string_view name, std::string* value
   op.read(ino);
   sim::Errno e = op.begin(0);
   InodeValue v;
-  if (!e) e = get_inode(ino, &v);
+  if (!e) e = get_reachable(ino, &v);
   Key key;
   XattrValue x;
   if (!e) e = find_xattr(ino, name, &key, &x);
@@ -894,7 +914,7 @@ sim::Errno Vfs::listxattr(uint64_t ino, std::vector<std::string>* names) {
   names->clear();
   sim::Errno e = op.begin(0);
   InodeValue v;
-  if (!e) e = get_inode(ino, &v);
+  if (!e) e = get_reachable(ino, &v);
   Key pos = type_first(ino, kTypeXattr);
   const Key last = type_last(ino, kTypeXattr);
   while (!e) {
@@ -920,7 +940,7 @@ sim::Errno Vfs::removexattr(uint64_t ino, std::string_view name) {
   op.write(ino);
   sim::Errno e = op.begin(2, 0, /*deleting=*/true);
   InodeValue v;
-  if (!e) e = get_inode(ino, &v);
+  if (!e) e = get_reachable(ino, &v);
   Key key;
   XattrValue x;
   if (!e) e = find_xattr(ino, name, &key, &x);
@@ -938,7 +958,7 @@ sim::Errno Vfs::open(uint64_t ino) {
   op.want(open_lock_key(ino), LockMode::kRead).read(ino);
   sim::Errno e = op.begin(0);
   InodeValue v;
-  if (!e) e = get_inode(ino, &v);
+  if (!e) e = get_reachable(ino, &v);
   if (!e && open_[ino]++ == 0) {
     // The open lock stays used while the inode is open here, so no mount deletes it meanwhile
     // (deleting takes that lock for writing). Held by the operation already: granted at once.

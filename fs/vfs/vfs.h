@@ -109,6 +109,9 @@ class Vfs {
  private:
   class Op;
   sim::Errno get_inode(uint64_t ino, InodeValue* out);
+  // get_inode for an operation that names the inode by number: ENOENT for an unlinked inode
+  // this mount does not have open.
+  sim::Errno get_reachable(uint64_t ino, InodeValue* out);
   void put_inode(uint64_t ino, const InodeValue& v) { put(inode_key(ino), encode_inode(v)); }
   // Item access for operations: changes carry the write_seq of the lock that covers them and
   // must be under a lock the operation holds for writing; reads under one held for reading.

@@ -134,7 +134,17 @@ const PlantedBug kPlantedBugRows[] = {
     // Only a nearly full device shows it: the small-disk example's setup.
     PlantedBug{"single_mount", "truncate_no_reserve", "fs.enospc",
                R"({"meta_blocks": 1100, "data_blocks": 48, "allow_enospc": true,
-                   "weight_write": 6, "weight_create": 3, "weight_truncate": 4})"}};
+                   "weight_write": 6, "weight_create": 3, "weight_truncate": 4})"},
+    // The cluster's own: another mount sees what one mount's bug breaks.
+    PlantedBug{"cluster_smoke", "invalidate_before_commit", "fs.op_result|fs.state|fs.durability"},
+    PlantedBug{"cluster_smoke", "incompatible_grant", "lock.server_state|lock.compatible|fs.op_result|fs.state"},
+    PlantedBug{"cluster_smoke", "reply_before_durable", "fs.op_result|fs.state|fs.durability"},
+    PlantedBug{"cluster_smoke", "item_seq_ignores_write_seq", "fs.op_result|fs.state|fs.durability"},
+    PlantedBug{"multi_mount", "invalidate_before_commit", "fs.op_result|fs.state|fs.durability"},
+    PlantedBug{"multi_mount", "incompatible_grant", "lock.server_state|lock.compatible|fs.op_result|fs.state"},
+    PlantedBug{"multi_mount", "reply_before_durable", "fs.op_result|fs.state|fs.durability"},
+    PlantedBug{"multi_mount", "item_seq_ignores_write_seq", "fs.op_result|fs.state|fs.durability"},
+    PlantedBug{"multi_mount", "no_resend_replay", "net.in_order"}};
 
 INSTANTIATE_TEST_SUITE_P(
     Kernel, EveryPlantedBug, ::testing::ValuesIn(kPlantedBugRows),

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "fs/server/tests/server_world.h"
@@ -108,6 +109,9 @@ CrashPoint crash_at_write(Phase phase, uint64_t k, uint64_t seed) {
     const SuperBlock durable = w.durable_super();
     ASSERT_TRUE(durable.seq == old_super.seq || durable.seq == old_super.seq + 1) << durable.seq;
     point.landed = durable.seq != old_super.seq;
+    // The record of the lost request's rid, as the crash left it (read before a new server
+    // writes anything).
+    const std::optional<Item> landed = w.durable_lookup(durable.logs_root, log_tree_key(kRid, 1));
     ASSERT_EQ(w.start_server(), 0);
     EXPECT_GT(w.server->term(), old_term);
     EXPECT_GT(w.server->stable_super().seq, durable.seq);
@@ -127,7 +131,6 @@ CrashPoint crash_at_write(Phase phase, uint64_t k, uint64_t seed) {
         // It reconnects (its record predates the crash) and asks again: one open transaction,
         // the same however often it asks.
         // When the lost one's commit landed, the answer is the transaction it opened.
-        auto landed = w.durable_lookup(durable.logs_root, log_tree_key(kRid, 1));
         EXPECT_EQ(landed.has_value(), point.landed);
         ASSERT_EQ(w.greet(kRid, kClientNode, old_term), 0);
         proto::LogTrees got, again;
@@ -146,6 +149,11 @@ CrashPoint crash_at_write(Phase phase, uint64_t k, uint64_t seed) {
         break;
       }
       case Phase::kCommitLogTrees: {
+        // The crash left the transaction recorded exactly when its super landed.
+        ASSERT_TRUE(landed.has_value());
+        LogTreeValue left;
+        ASSERT_TRUE(decode_log_tree(landed->value, &left));
+        EXPECT_EQ(left.commit_trans_seq == lt.value.get_trans_seq, point.landed);
         // The commit is resent: recorded exactly once, whether or not the lost one landed.
         ASSERT_EQ(w.greet(kRid, kClientNode, old_term), 0);
         ASSERT_EQ(w.commit_log_trees(kRid, lt), 0);

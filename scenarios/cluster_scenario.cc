@@ -1,0 +1,449 @@
+// Scenarios "cluster_smoke" and "multi_mount": N mounts on N nodes share one metadata and one
+// data device; node 0 also runs the server. Every mount runs several workload tasks, all on one
+// shared namespace, so inode, rename and orphan locks bounce between mounts constantly. Every
+// operation of every mount is judged against one single-copy POSIX model at its linearization
+// point (oracle/cluster_checker.h), and when the server declares a mount gone (reclaimed after a
+// crash, a fence, or its farewell), only that mount's uncommitted transactions may vanish.
+//
+// multi_mount adds faults: crashes of any node (the server's included: the server restarts
+// from its durable state, clients reconnect and resend, locks are recovered), pauses,
+// partitions between clients and the server (a client cut off too long is fenced and
+// reclaimed, then restarted), and metadata disk faults (a mount or server that hits one stops
+// and its node is restarted, as an administrator would).
+//
+// Live checks beside the model: the lock server's own state is consistent (LockServerCore::
+// check) and the modes the mounts hold are pairwise compatible; at the end, after the faults
+// heal, every mount reads the whole namespace and must see exactly the model (every other
+// mount's synced writes among it), every mount unmounts, and fsck finds the images clean.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fs/cluster/node_stack.h"
+#include "fs/fsck/fsck.h"
+#include "fs/lock/lock_mode.h"
+#include "fs/server/mkfs.h"
+#include "oracle/cluster_checker.h"
+#include "scenarios/nemesis.h"
+#include "scenarios/scenario.h"
+#include "sim/block_device.h"
+#include "sim/network.h"
+
+namespace scenarios {
+namespace {
+
+namespace fs = simfs::fs;
+using oracle::ClusterChecker;
+using oracle::FsOp;
+using sim::kMillisecond;
+using sim::kSecond;
+using sim::Site;
+using sim::Stream;
+
+constexpr uint64_t kFsid = 0xc1a5;
+// After the faults heal, every mount must get this many operations done: a mount stuck behind
+// a lost request or a lock that is never granted is a liveness failure, even when the others
+// carry on.
+constexpr uint64_t kMinOpsAfterHeal = 12;
+constexpr sim::Duration kTimeLimitSlack = 8 * kSecond;
+
+constexpr Site kSiteKind{"cluster.op.kind", Stream::kWorkload};
+constexpr Site kSiteArg{"cluster.op.arg", Stream::kWorkload};
+constexpr Site kSiteLen{"cluster.op.len", Stream::kWorkload};
+constexpr Site kSiteThink{"cluster.think", Stream::kWorkload};
+
+class ClusterScenario final : public Scenario {
+ public:
+  ClusterScenario(const ScenarioOptions& o, bool faults);
+  void setup(sim::Simulation& sim) override;
+  sim::Time time_limit() const override { return workload_end_ + kTimeLimitSlack; }
+  void finish(sim::Simulation& sim) override;
+  std::vector<const sim::BlockDevice*> devices() const override { return {meta_.get(), data_.get()}; }
+
+ private:
+  struct Member {
+    std::unique_ptr<fs::NodeStack> stack;
+    uint64_t rid = 0;  // the mount running now (0: none)
+    bool fenced = false;
+    uint64_t ops_after_heal = 0;
+  };
+  bool all_live_enough() const {
+    for (const Member& m : members_)
+      if (m.ops_after_heal < kMinOpsAfterHeal) return false;
+    return true;
+  }
+  void boot(sim::Node& node);
+  void workload(sim::Node& node, uint64_t rid);
+  void restart_node(sim::Node& node);
+  void check_locks();
+  FsOp next_op();
+  bool faults_possible() const { return nemesis_ && !nemesis_->healed(); }
+  void violation(const oracle::ClusterVerdict& v) {
+    if (!v.invariant.empty() && !stop_) sim_->violation(v.invariant, v.message);
+  }
+  fs::NodeStackConfig stack_config(int node);
+
+  std::string bug_;
+  fs::BugSet bugs_;
+  Params params_;
+  bool faults_;
+  int mounts_;
+  int tasks_;
+  sim::Time workload_end_;
+  sim::Simulation* sim_ = nullptr;
+  std::unique_ptr<sim::BlockDevice> meta_, data_;
+  std::unique_ptr<sim::Network> net_;
+  std::vector<Member> members_;
+  std::unique_ptr<Nemesis> nemesis_;
+  ClusterChecker checker_;
+  bool formatted_ = false;
+  uint64_t next_rid_ = 0;
+  bool stop_ = false;
+};
+
+ClusterScenario::ClusterScenario(const ScenarioOptions& o, bool faults)
+    : bug_(o.bug), bugs_(fs::BugSet::from_name(o.bug)), params_(o.params), faults_(faults),
+      mounts_(static_cast<int>(o.params.integer("mounts"))), tasks_(static_cast<int>(o.params.integer("tasks_per_mount"))),
+      workload_end_(o.params.duration("workload_end")) {
+  checker_.allow_eio(faults);
+  checker_.allow_enospc(params_.flag("allow_enospc"));
+}
+
+fs::NodeStackConfig ClusterScenario::stack_config(int node) {
+  fs::NodeStackConfig c;
+  c.fsid = kFsid;
+  c.server_address = sim::Address{0, fs::kServerPort};
+  c.mount.commit_interval = params_.duration("commit_interval");
+  c.mount.dirty_items_max = static_cast<size_t>(params_.integer("dirty_items_max"));
+  c.mount.bugs = bugs_;
+  c.server.log_finalize_items = static_cast<uint64_t>(params_.integer("log_finalize_items"));
+  c.server.merge_blocks_per_commit = static_cast<size_t>(params_.integer("merge_blocks_per_commit"));
+  c.server.reconnect_timeout = params_.duration("reconnect_timeout");
+  c.server.recovery_timeout = params_.duration("reconnect_timeout");
+  c.server.bugs = bugs_;
+  c.on_protocol_violation = [this](const std::string& what) {
+    if (!stop_) sim_->violation("net.in_order", what);
+  };
+  if (node == 0) {
+    // The fence agent cuts the node's device I/O; its mount then stops on its next write, and
+    // the node is restarted (and unfenced) like any stopped mount's.
+    c.fence = [this](uint64_t rid, uint32_t n) {
+      if (n >= members_.size()) return false;
+      meta_->fence(static_cast<int>(n));
+      data_->fence(static_cast<int>(n));
+      members_[n].fenced = true;
+      sim_->event(static_cast<int>(n), "fenced", {{"rid", rid}}, /*fault=*/true);
+      return true;
+    };
+    c.on_server_stopped = [this](sim::Errno e) {
+      sim_->event(0, "fs_server_failed", {{"err", sim::errno_name(e)}});
+      restart_node(sim_->node(0));
+    };
+    c.observer.transaction_durable = [this](uint64_t rid, uint64_t seq) { checker_.transaction_durable(rid, seq); };
+    c.observer.mount_gone = [this](uint64_t rid) { violation(checker_.mount_gone(rid)); };
+  }
+  return c;
+}
+
+FsOp ClusterScenario::next_op() {
+  sim::Chooser& c = sim_->chooser();
+  FsOp op;
+  op.kind = static_cast<FsOp::Kind>(c.choose(kSiteKind, FsOp::kKinds));
+  op.a = static_cast<uint32_t>(c.choose(kSiteArg, 64));
+  op.b = static_cast<uint32_t>(c.choose(kSiteArg, 64));
+  op.c = static_cast<uint32_t>(c.choose(kSiteArg, 64));
+  op.d = static_cast<uint32_t>(c.choose(kSiteArg, 64));
+  op.len = static_cast<uint32_t>(c.choose(kSiteLen, 9000));
+  return op;
+}
+
+void ClusterScenario::restart_node(sim::Node& node) {
+  sim::Simulation& s = *sim_;
+  // The nemesis restarts crashed nodes until it heals; after that the administrator must.
+  if (!faults_possible()) {
+    s.spawn("admin.restart", [&s, &node] {
+      s.sched().sleep(20 * kMillisecond);  // the crash completes from the loop, after this task starts
+      if (!node.up()) node.restart();
+    });
+  }
+  node.crash();
+}
+
+void ClusterScenario::boot(sim::Node& node) {
+  sim::Simulation& s = *sim_;
+  const int i = node.id();
+  Member& m = members_[static_cast<size_t>(i)];
+  m.stack->forget();
+  m.rid = 0;
+  // A rebooted node gets its device access back (it was fenced in an earlier life).
+  if (m.fenced) {
+    meta_->unfence(i);
+    data_->unfence(i);
+    m.fenced = false;
+  }
+  m.stack->attach();
+  if (i == 0) {
+    for (int attempt = 0; !formatted_; ++attempt) {
+      sim::Errno e = fs::mkfs(fs::NodeEnv(node), m.stack->meta_handle(), m.stack->data_handle(), kFsid,
+                              static_cast<uint32_t>(params_.integer("btree_fill")));
+      if (!e) {
+        formatted_ = true;
+        break;
+      }
+      if (e != EIO || attempt > 100) {
+        s.violation("fs.durability", std::string("mkfs failed with ") + sim::errno_name(e));
+        return;
+      }
+      s.sched().sleep(20 * kMillisecond);
+    }
+    for (int attempt = 0;; ++attempt) {
+      sim::Errno e = m.stack->start_server();
+      if (!e) break;
+      if (!(e == EIO && (faults_possible() || attempt < 3))) {
+        s.violation("fs.durability", std::string("the server failed to start with ") + sim::errno_name(e));
+        return;
+      }
+      m.stack->forget();
+      m.stack->attach();
+      s.sched().sleep(20 * kMillisecond);
+    }
+  } else {
+    // Mounts wait for the filesystem to exist.
+    while (!formatted_) s.sched().sleep(10 * kMillisecond);
+  }
+  for (int attempt = 0;; ++attempt) {
+    const uint64_t rid = ++next_rid_;
+    checker_.mounted(rid);
+    sim::Errno e = m.stack->mount(rid);
+    if (!e) {
+      m.rid = rid;
+      break;
+    }
+    if (!((e == EIO || e == ETIMEDOUT || e == ENOLINK) && (faults_possible() || attempt < 3))) {
+      s.violation("fs.liveness", std::string("mounting failed with ") + sim::errno_name(e));
+      return;
+    }
+    s.sched().sleep(50 * kMillisecond);
+  }
+  s.event(i, "cluster_mounted", {{"rid", m.rid}});
+  for (int t = 0; t < tasks_; ++t) {
+    const uint64_t rid = m.rid;
+    node.spawn("workload." + std::to_string(t), [this, &node, rid] { workload(node, rid); });
+  }
+}
+
+void ClusterScenario::workload(sim::Node& node, uint64_t rid) {
+  sim::Simulation& s = *sim_;
+  Member& m = members_[static_cast<size_t>(node.id())];
+  while (!stop_ && (s.now() < workload_end_ || (!faults_possible() && !all_live_enough()))) {
+    s.sched().sleep(s.chooser().range(kSiteThink, 200 * sim::kMicrosecond, 6 * kMillisecond));
+    if (stop_ || m.rid != rid || !m.stack->has_mount()) return;
+    fs::Mount& mount = m.stack->mount();
+    if (mount.failed()) {
+      if (mount.stop_cause() == ENOSPC) {
+        s.violation("fs.enospc", "an operation ran out of space half way and stopped the mount");
+        return;
+      }
+      // Stopped (a device error, or fenced and refused): restart the node.
+      s.event(node.id(), "fs_mount_failed", {{"rid", rid}, {"err", sim::errno_name(mount.stop_cause())}});
+      restart_node(node);
+      return;
+    }
+    bool not_done = false;
+    const FsOp op = next_op();
+    const uint64_t call = s.event(node.id(), "op_call", {{"client", rid}, {"op", op.describe()}});
+    oracle::ClusterVerdict v = checker_.run(rid, m.stack->vfs(), mount, op, &not_done);
+    const uint64_t ret = s.event(node.id(), "op_return", {{"client", rid}, {"op", op.describe()}, {"ok", v.invariant.empty()}});
+    if (!v.invariant.empty()) {
+      s.violation(v.invariant, v.message, {call, ret});
+      return;
+    }
+    if (!not_done && !faults_possible() && s.now() >= workload_end_ - kSecond) ++m.ops_after_heal;
+  }
+}
+
+void ClusterScenario::check_locks() {
+  sim::Simulation& s = *sim_;
+  fs::Server* server = members_[0].stack->server();
+  if (server && !server->stopped()) {
+    if (std::string e = server->locks().check(); !e.empty()) {
+      s.violation("lock.server_state", e);
+      return;
+    }
+  }
+  // The modes the mounts hold, pairwise: a mount's own view lags the server's by messages in
+  // flight only in the safe direction (it drops a mode before answering; it takes one when the
+  // grant arrives), so two mounts never hold conflicting modes at once.
+  std::map<fs::Key, std::vector<std::pair<uint64_t, fs::LockMode>>> held;
+  for (Member& m : members_) {
+    if (!m.rid || !m.stack->has_mount() || m.stack->mount().failed() || m.fenced) continue;
+    for (const auto& [k, mode] : m.stack->mount().locks().held_locks()) held[k].emplace_back(m.rid, mode);
+  }
+  for (const auto& [k, hs] : held) {
+    for (size_t a = 0; a < hs.size(); ++a) {
+      for (size_t b = a + 1; b < hs.size(); ++b) {
+        if (!fs::lock_grant_compatible(hs[a].first, hs[a].second, hs[b].first, hs[b].second)) {
+          s.violation("lock.compatible", "mounts " + std::to_string(hs[a].first) + " and " + std::to_string(hs[b].first) +
+                                             " hold " + fs::lock_mode_name(hs[a].second) + " and " +
+                                             fs::lock_mode_name(hs[b].second) + " on lock " + fs::key_string(k));
+          return;
+        }
+      }
+    }
+  }
+}
+
+void ClusterScenario::setup(sim::Simulation& s) {
+  sim_ = &s;
+  sim::BlockDeviceConfig mc;
+  mc.block_size = fs::kBlockSize;
+  mc.block_count = static_cast<uint64_t>(params_.integer("meta_blocks"));
+  meta_ = std::make_unique<sim::BlockDevice>(s, 0, "meta", mc);
+  sim::BlockDeviceConfig dc = mc;
+  dc.block_count = static_cast<uint64_t>(params_.integer("data_blocks"));
+  data_ = std::make_unique<sim::BlockDevice>(s, 1, "data", dc);
+  net_ = std::make_unique<sim::Network>(s);
+  members_.resize(static_cast<size_t>(mounts_));
+  for (int i = 0; i < mounts_; ++i) {
+    sim::Node& n = s.add_node("m" + std::to_string(i));
+    members_[static_cast<size_t>(i)].stack = std::make_unique<fs::NodeStack>(n, *net_, *meta_, *data_, stack_config(i));
+    n.set_boot([this](sim::Node& node) { boot(node); });
+    n.start();
+  }
+  s.spawn("lock.checker", [this, &s] {
+    while (!stop_) {
+      s.sched().sleep(20 * kMillisecond);
+      check_locks();
+    }
+  }, /*daemon=*/true);
+  if (faults_) {
+    NemesisConfig nc;
+    apply_nemesis_params(params_, &nc);
+    for (int i = 0; i < mounts_; ++i) nc.nodes.push_back(i);
+    // Disk faults on the checksummed metadata device only (file data carries no checksum).
+    nemesis_ = std::make_unique<Nemesis>(s, net_.get(), std::vector<sim::BlockDevice*>{meta_.get()}, nc);
+    nemesis_->start();
+  }
+}
+
+void ClusterScenario::finish(sim::Simulation& s) {
+  for (size_t i = 0; i < members_.size(); ++i) {
+    if (members_[i].ops_after_heal >= kMinOpsAfterHeal) continue;
+    // Say what is stuck, on which task, waiting for what.
+    s.violation("fs.liveness", "mount on node " + std::to_string(i) + " completed only " +
+                                   std::to_string(members_[i].ops_after_heal) +
+                                   " operations after the faults healed (want " + std::to_string(kMinOpsAfterHeal) +
+                                   "); blocked: " + s.sched().blocked_report(true));
+    return;
+  }
+  stop_ = true;
+  // Every mount reads the whole namespace: it must be the model, every other mount's writes
+  // included. Then every mount unmounts (farewell), and the images must be clean.
+  s.spawn("final.check", [this, &s] {
+    for (Member& m : members_) {
+      if (!m.rid || !m.stack->has_mount() || m.stack->mount().failed()) continue;
+      oracle::ClusterVerdict v = checker_.check_view(m.rid, m.stack->vfs());
+      if (!v.invariant.empty()) {
+        s.violation(v.invariant, v.message);
+        return;
+      }
+    }
+    for (size_t i = members_.size(); i-- > 0;) {  // the server's node last
+      Member& m = members_[i];
+      if (!m.rid || !m.stack->has_mount() || m.stack->mount().failed()) continue;
+      if (sim::Errno e = m.stack->mount().unmount()) {
+        s.violation("fs.durability", std::string("unmount failed with ") + sim::errno_name(e));
+        return;
+      }
+    }
+    fs::Server* server = members_[0].stack->server();
+    if (server) {
+      for (const Member& m : members_) {
+        if (m.rid && server->locks().has_entries(m.rid)) {
+          s.violation("lock.departed", "the lock server keeps state for unmounted rid " + std::to_string(m.rid));
+          return;
+        }
+      }
+    }
+    const fs::FsckReport r = fs::fsck(fs::durable_reader(*meta_), fs::durable_reader(*data_));
+    if (!r.clean()) {
+      std::string msg = std::to_string(r.findings.size() + r.dropped) + " findings";
+      for (size_t i = 0; i < r.findings.size() && i < 3; ++i) msg += "; " + r.findings[i].kind + ": " + r.findings[i].message;
+      s.violation("fs.fsck", "fsck at the end: " + msg);
+    }
+  });
+  s.run(s.now() + 5 * kSecond);
+}
+
+std::vector<ParamSpec> cluster_params(bool faults) {
+  std::vector<ParamSpec> ps = {
+      count_param("mounts", faults ? 5 : 3, 1, 16, "mounts, one per node (node 0 also runs the server)"),
+      count_param("tasks_per_mount", 2, 1, 8, "workload tasks per mount (operations of one mount run concurrently)"),
+      int_param("meta_blocks", 8192, 1041, 1 << 20, "metadata device size in 4 KiB blocks"),
+      int_param("data_blocks", 8192, 2, 1 << 20, "data device size in 4 KiB blocks"),
+      bool_param("allow_enospc", false, "accept ENOSPC from any operation as 'not done'"),
+      duration_param("commit_interval", 100 * kMillisecond, 1 * kMillisecond, 10 * kSecond, "each mount's commit timer"),
+      int_param("dirty_items_max", 64, 1, 100000, "dirty items that make an operation commit"),
+      int_param("btree_fill", 1100, 0, 4060, "entry bytes per block of the forest's trees (0: whole blocks)"),
+      int_param("log_finalize_items", 96, 1, 1 << 20, "items in open log trees that start a log merge"),
+      int_param("merge_blocks_per_commit", 8, 1, 1 << 20, "new fs tree blocks one server commit's merge step may write"),
+      duration_param("reconnect_timeout", 1 * kSecond, 10 * kMillisecond, 60 * kSecond,
+                     "how long the server waits for a lost client (and for recovery after it starts)"),
+      duration_param("workload_end", faults ? 6 * kSecond : 2 * kSecond, 1 * kSecond, 600 * kSecond,
+                     "operations stop after this, once every mount has done 12 since the faults healed"),
+  };
+  if (faults) {
+    for (ParamSpec& p : nemesis_params(kFaultCrash | kFaultPartition | kFaultPause | kFaultDiskErrors, 100 * kMillisecond,
+                                       4 * kSecond)) {
+      ps.push_back(std::move(p));
+    }
+  }
+  return ps;
+}
+
+std::vector<std::string> cluster_bugs(bool faults) {
+  using simfs::fs::Bug;
+  std::vector<std::string> bugs;
+  // (recover_new_mode needs a server failover in the middle of an invalidation: the failover
+  // scenarios' business. no_resend_replay needs a broken connection: faults.)
+  for (Bug b : {Bug::kInvalidateBeforeCommit, Bug::kIncompatibleGrant, Bug::kReplyBeforeDurable,
+                Bug::kItemSeqIgnoresWriteSeq}) {
+    bugs.push_back(simfs::fs::bug_name(b));
+  }
+  if (faults) bugs.push_back(simfs::fs::bug_name(Bug::kNoResendReplay));
+  return bugs;
+}
+
+const std::vector<std::string> kClusterInvariants = {"fs.op_result", "fs.durability", "fs.state", "fs.fsck",
+                                                     "fs.enospc", "fs.liveness", "lock.server_state",
+                                                     "lock.compatible", "lock.departed", "net.in_order",
+                                                     "sim.deadlock"};
+
+}  // namespace
+
+ScenarioInfo cluster_smoke_scenario_info() {
+  return ScenarioInfo{
+      "cluster_smoke",
+      "three mounts on three nodes share one filesystem (node 0 also serves), two workload tasks each on one "
+      "namespace, no faults: every operation judged against one POSIX model",
+      kClusterInvariants,
+      cluster_bugs(false),
+      [](const ScenarioOptions& o) { return std::make_unique<ClusterScenario>(o, /*faults=*/false); },
+      cluster_params(false),
+      [](const Params&) { return std::string(); }};
+}
+
+ScenarioInfo multi_mount_scenario_info() {
+  return ScenarioInfo{
+      "multi_mount",
+      "five mounts share one filesystem under crashes of any node (the server's too), pauses, partitions "
+      "between clients and the server, and metadata disk faults; only a lost mount's uncommitted "
+      "transactions may vanish",
+      kClusterInvariants,
+      cluster_bugs(true),
+      [](const ScenarioOptions& o) { return std::make_unique<ClusterScenario>(o, /*faults=*/true); },
+      cluster_params(true),
+      [](const Params& p) { return check_fault_window(p); }};
+}
+
+}  // namespace scenarios
