@@ -129,6 +129,12 @@ fs::NodeStackConfig ClusterScenario::stack_config(int node) {
     // the node is restarted (and unfenced) like any stopped mount's.
     c.fence = [this](uint64_t rid, uint32_t n) {
       if (n >= members_.size()) return false;
+      // A mount of a node that has rebooted since is dead already: the agent confirms it (as a
+      // power-cycling agent would) without touching the node's new life.
+      if (members_[n].rid != rid) {
+        sim_->event(static_cast<int>(n), "fence_dead", {{"rid", rid}});
+        return true;
+      }
       meta_->fence(static_cast<int>(n));
       data_->fence(static_cast<int>(n));
       members_[n].fenced = true;
@@ -329,11 +335,28 @@ void ClusterScenario::setup(sim::Simulation& s) {
 void ClusterScenario::finish(sim::Simulation& s) {
   for (size_t i = 0; i < members_.size(); ++i) {
     if (members_[i].ops_after_heal >= kMinOpsAfterHeal) continue;
-    // Say what is stuck, on which task, waiting for what.
+    // Say what is stuck, on which task, waiting for what, and which locks each mount waits on.
+    std::string locks;
+    for (size_t j = 0; j < members_.size(); ++j) {
+      if (!members_[j].stack->has_mount()) continue;
+      locks += "; mount " + std::to_string(members_[j].rid) + ": " + members_[j].stack->mount().locks().busy_report();
+    }
+    fs::Server* server = members_[0].stack->server();
+    if (server) {
+      locks += "; server: " + std::to_string(server->locks().lock_count()) + " locks" +
+               (server->locks().in_recovery() ? " (in recovery)" : "");
+      for (const auto& [k, st] : server->locks().locks()) {
+        if (st.requested.empty()) continue;
+        locks += "; " + fs::key_string(k) + " waiting " + std::to_string(st.requested.size()) + ", granted";
+        for (const fs::LockEntry& e : st.granted) locks += " " + std::to_string(e.rid) + ":" + fs::lock_mode_name(e.mode);
+        locks += ", invalidated";
+        for (const fs::LockEntry& e : st.invalidated) locks += " " + std::to_string(e.rid) + ":" + fs::lock_mode_name(e.mode);
+      }
+    }
     s.violation("fs.liveness", "mount on node " + std::to_string(i) + " completed only " +
                                    std::to_string(members_[i].ops_after_heal) +
                                    " operations after the faults healed (want " + std::to_string(kMinOpsAfterHeal) +
-                                   "); blocked: " + s.sched().blocked_report(true));
+                                   "); blocked: " + s.sched().blocked_report(true) + locks);
     return;
   }
   stop_ = true;
@@ -348,6 +371,7 @@ void ClusterScenario::finish(sim::Simulation& s) {
         return;
       }
     }
+    std::vector<uint64_t> unmounted;
     for (size_t i = members_.size(); i-- > 0;) {  // the server's node last
       Member& m = members_[i];
       if (!m.rid || !m.stack->has_mount() || m.stack->mount().failed()) continue;
@@ -355,12 +379,13 @@ void ClusterScenario::finish(sim::Simulation& s) {
         s.violation("fs.durability", std::string("unmount failed with ") + sim::errno_name(e));
         return;
       }
+      unmounted.push_back(m.rid);
     }
     fs::Server* server = members_[0].stack->server();
     if (server) {
-      for (const Member& m : members_) {
-        if (m.rid && server->locks().has_entries(m.rid)) {
-          s.violation("lock.departed", "the lock server keeps state for unmounted rid " + std::to_string(m.rid));
+      for (uint64_t rid : unmounted) {
+        if (server->locks().has_entries(rid)) {
+          s.violation("lock.departed", "the lock server keeps state for unmounted rid " + std::to_string(rid));
           return;
         }
       }

@@ -191,6 +191,23 @@ void LockClient::shrink_idle(size_t keep) {
   }
 }
 
+std::string LockClient::busy_report() const {
+  std::string out;
+  for (const auto& [k, s] : locks_) {
+    if (s->readers + s->writers + s->write_only == 0 && !s->request_pending && !s->invalidating &&
+        s->invalidations.empty() && s->waiters.empty()) {
+      continue;
+    }
+    if (!out.empty()) out += ", ";
+    out += key_string(k) + " " + lock_mode_name(s->mode) + " users r" + std::to_string(s->readers) + "/w" +
+           std::to_string(s->writers) + "/wo" + std::to_string(s->write_only) +
+           (s->request_pending ? " requested" : "") + (s->invalidating ? " invalidating" : "") +
+           (s->invalidations.empty() ? "" : " queued" + std::to_string(s->invalidations.size())) +
+           (s->waiters.empty() ? "" : " waiters");
+  }
+  return out;
+}
+
 LockMode LockClient::held(const Key& lock) const {
   auto it = locks_.find(lock);
   return it == locks_.end() ? LockMode::kNull : it->second->mode;

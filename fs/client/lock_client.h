@@ -77,6 +77,9 @@ class LockClient {
   size_t lock_count() const { return locks_.size(); }
   // Every lock with a mode, in key order (the oracle's live lock check).
   std::vector<std::pair<Key, LockMode>> held_locks() const;
+  // The locks something waits on or holds, for a liveness report: key, mode, users, request
+  // and invalidation state.
+  std::string busy_report() const;
 
  private:
   struct Invalidation {

@@ -14,8 +14,8 @@ sim::Message to_message(const proto::Header& h, const proto::Bytes& data) {
 }
 }  // namespace
 
-Connection::Connection(NodeEnv env, std::string name)
-    : env_(env), name_(std::move(name)), alive_(std::make_shared<bool>(true)) {}
+Connection::Connection(NodeEnv env, std::string name, uint64_t first_id)
+    : env_(env), name_(std::move(name)), next_id_(first_id), alive_(std::make_shared<bool>(true)) {}
 
 Connection::~Connection() {
   *alive_ = false;

@@ -69,8 +69,11 @@ class Connection {
   using RequestHandler = std::function<void(const proto::Header& h, proto::Bytes data)>;
   using ResponseHandler = std::function<void(Reply&& r)>;
 
-  // `name` tags trace events ("client 3", "server"). The peer's node id is for traces only.
-  Connection(NodeEnv env, std::string name);
+  // `name` tags trace events ("client 3", "server"). Request ids start at first_id: a peer may
+  // still hold requests of an earlier connection (or an earlier server), and an answer to one of
+  // those must never match a request of this one, so whoever replaces a connection gives the
+  // new one ids no earlier one used.
+  Connection(NodeEnv env, std::string name, uint64_t first_id = 1);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;

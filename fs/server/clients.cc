@@ -1,8 +1,8 @@
 // Mounted clients leaving: farewell (a clean unmount) and reclaim (a client that disconnected
 // and did not come back in time, or did not recover its locks after a server restart, is fenced
-// first). Reclaim runs in one server commit, in order: the client's locks, its open log tree
-// (finalized so its items are merged, its allocators returned), then its mounted-client record
-// last — so "no record" means "nothing of it is left", and a crash before that commit simply
+// first). Reclaim runs in one server commit, in order: its requests are refused from the start,
+// its open log tree is finalized (so its items are merged, its allocators returned), its locks
+// dropped, then its mounted-client record last — so "no record" means "nothing of it is left", and a crash before that commit simply
 // redoes the whole reclaim.
 #include "fs/base/assert.h"
 #include "fs/server/server.h"
@@ -40,7 +40,7 @@ void Server::reclaim_loop() {
         }
       }
       uint64_t gen;
-      std::vector<LockAction> after;
+      std::vector<uint64_t> after;
       {
         sim::LockGuard g(mu_);
         if (stopped_) return;
@@ -54,26 +54,23 @@ void Server::reclaim_loop() {
       if (links_) links_->forget(rid);
       if (!wait_durable(gen) || !*alive) return;
       if (observer_.mount_gone) observer_.mount_gone(rid);
-      apply_lock_actions(after);
+      drop_locks(after);
     }
   }
 }
 
-sim::Errno Server::reclaim(uint64_t rid, const char* why, std::vector<LockAction>* after_durable) {
+void Server::drop_locks(const std::vector<uint64_t>& rids) {
+  for (uint64_t rid : rids) apply_lock_actions(locks_.farewell(rid));
+}
+
+sim::Errno Server::reclaim(uint64_t rid, const char* why, std::vector<uint64_t>* after_durable) {
   // Reclaimed already: a second farewell that was in flight with the first, or a farewell and a
   // timeout reclaim meeting. Nothing of it is left to do.
-  if (!clients_.count(rid)) return 0;
-  // 1. Its locks: waiters on them proceed (once this commit is durable).
-  std::vector<LockAction> acts = locks_.farewell(rid);
-  after_durable->insert(after_durable->end(), acts.begin(), acts.end());
-  for (auto it = lock_replies_.begin(); it != lock_replies_.end();) {
-    if (it->first.first == rid) {
-      it = lock_replies_.erase(it);
-    } else {
-      ++it;
-    }
-  }
-  // 2. Its open log tree: finalized (its committed items still count and are merged), with its
+  auto c = clients_.find(rid);
+  if (c == clients_.end()) return 0;
+  // From here on its requests are refused: nothing new of it may start (the reads below park).
+  c->second.reclaiming = true;
+  // 1. Its open log tree: finalized (its committed items still count and are merged), with its
   // allocators returned. An empty one just goes.
   std::vector<LogTreeRef> recs;
   if (sim::Errno e = load_records(rid, &recs)) return e;
@@ -90,6 +87,17 @@ sim::Errno Server::reclaim(uint64_t rid, const char* why, std::vector<LockAction
     }
   }
   open_trans_.erase(rid);
+  // 2. Its locks: dropped from the lock state only once this commit is durable (drop_locks), so
+  // no waiter is granted (or counted as granted) before the mount's last transaction is
+  // settled; until then it keeps holding them. Its waiting requests get no answers.
+  after_durable->push_back(rid);
+  for (auto it = lock_replies_.begin(); it != lock_replies_.end();) {
+    if (it->first.first == rid) {
+      it = lock_replies_.erase(it);
+    } else {
+      ++it;
+    }
+  }
   // 3. Its record, last.
   sim::Errno e = clients_tree_->erase(mounted_client_key(rid));
   if (e && e != ENOENT) return e;
@@ -107,15 +115,19 @@ void Server::farewell(uint64_t rid, Reply reply) {
   }
   it->second.farewell = true;
   std::shared_ptr<bool> alive = alive_;
-  auto after = std::make_shared<std::vector<LockAction>>();
+  auto after = std::make_shared<std::vector<uint64_t>>();
   run_update("farewell", [this, alive, rid, after, reply = std::move(reply)](sim::Errno e, proto::Bytes data) {
     reply(e, std::move(data));
     if (!*alive) return;
     if (observer_.mount_gone) observer_.mount_gone(rid);
-    apply_lock_actions(*after);
+    drop_locks(*after);
     // Answered: the connection goes once the answer has been sent.
     if (links_) links_->forget(rid);
-  }, [this, rid, after](proto::Bytes*) { return reclaim(rid, "farewell", after.get()); });
+  }, [this, rid, after](proto::Bytes*) {
+    // Half a reclaim must never be answered as done: any error is the server's failure.
+    sim::Errno e = reclaim(rid, "farewell", after.get());
+    return e ? EIO : 0;
+  });
 }
 
 }  // namespace simfs::fs

@@ -215,8 +215,9 @@ void Server::run_update(const char* name, Reply reply, std::function<sim::Errno(
 void Server::handle(uint64_t rid, const proto::Header& h, proto::Bytes data, Reply reply) {
   if (stopped_) return;
   ++stats_.requests;
-  if (!clients_.count(rid)) {
-    // Reclaimed (fenced, or its farewell done): it must not go on as a member.
+  auto member = clients_.find(rid);
+  if (member == clients_.end() || member->second.reclaiming) {
+    // Reclaimed (fenced, or its farewell done), or being reclaimed: it must not go on as a member.
     if (h.cmd == proto::Cmd::kFarewell) {
       reply(0, {});
     } else {
@@ -262,8 +263,8 @@ void Server::handle(uint64_t rid, const proto::Header& h, proto::Bytes data, Rep
     case proto::Cmd::kGetLastSeq: {
       if (!proto::decode_empty(data)) return reply(EINVAL, {});
       // The highest seq below every transaction still open: no item can still appear at or
-      // below it.
-      uint64_t low = meta_->seq() + 1;
+      // below it. Bounded by the durable counter: a restarted server hands out seqs above it.
+      uint64_t low = stable_.server_seq + 1;
       for (const auto& [r, seq] : open_trans_) low = std::min(low, seq);
       reply(0, proto::encode(proto::LastSeq{low - 1}));
       return;

@@ -166,6 +166,7 @@ class Server {
     sim::Time disconnected_at = 0;
     bool recovering = false;    // lock recovery not finished with this server
     bool farewell = false;      // its farewell is being processed
+    bool reclaiming = false;    // being reclaimed: its requests are refused
   };
 
   // ---- commit batching (server.cc) ----
@@ -216,7 +217,8 @@ class Server {
   void reclaim_loop();
   // Reclaims in the current commit; the lock actions it yields go out only once that commit is
   // durable (a waiter must not read before the departed mount's last transaction is settled).
-  sim::Errno reclaim(uint64_t rid, const char* why, std::vector<LockAction>* after_durable);
+  sim::Errno reclaim(uint64_t rid, const char* why, std::vector<uint64_t>* after_durable);
+  void drop_locks(const std::vector<uint64_t>& rids);
   void farewell(uint64_t rid, Reply reply);
 
   NodeEnv env_;

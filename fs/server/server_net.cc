@@ -79,7 +79,10 @@ void ServerNet::greet(std::unique_ptr<sim::StreamSocket> sock) {
     it = peers_.end();
   }
   if (it == peers_.end()) {
-    auto conn = std::make_shared<net::Connection>(env_, "server<-" + std::to_string(rid));
+    // Ids no earlier connection to any client used, of this server or an earlier one: the
+    // term in the top bits, a count of connections below.
+    const uint64_t first_id = (server_.term() << 40) | (++connections_made_ << 20) | 1;
+    auto conn = std::make_shared<net::Connection>(env_, "server<-" + std::to_string(rid), first_id);
     std::weak_ptr<net::Connection> weak = conn;
     conn->set_request_handler([this, alive, rid, weak](const proto::Header& h, proto::Bytes data) {
       if (!*alive) return;

@@ -55,6 +55,7 @@ class ServerNet final : public ClientLinks {
   // front end goes.
   std::vector<std::shared_ptr<net::Connection>> retired_;
   std::function<void(const std::string&)> on_violation_;
+  uint64_t connections_made_ = 0;
   std::shared_ptr<bool> alive_;
 };
 

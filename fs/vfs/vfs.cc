@@ -74,6 +74,20 @@ class Vfs::Op {
   }
   // A change of this operation (Vfs::put/del count them).
   void changed() { ++mods_; }
+  // Hands the operation's use of `lock` to the caller, who keeps it past the operation (an
+  // open reference keeps its open lock). Taking it again instead would be out of lock order,
+  // and could wait on an invalidation that waits on this very use.
+  LockClient::Use keep(const Key& lock) {
+    for (auto it = uses_.begin(); it != uses_.end(); ++it) {
+      if (it->lock == lock) {
+        LockClient::Use u = *it;
+        uses_.erase(it);
+        return u;
+      }
+    }
+    FS_ASSERT(false);
+    return {};
+  }
   // The lock taken for `lock`, which must be one of this operation's.
   const LockClient::Use* use_of(const Key& lock) const {
     for (const LockClient::Use& u : uses_)
@@ -959,18 +973,9 @@ sim::Errno Vfs::open(uint64_t ino) {
   sim::Errno e = op.begin(0);
   InodeValue v;
   if (!e) e = get_reachable(ino, &v);
-  if (!e && open_[ino]++ == 0) {
-    // The open lock stays used while the inode is open here, so no mount deletes it meanwhile
-    // (deleting takes that lock for writing). Held by the operation already: granted at once.
-    LockClient::Use u;
-    e = m_.locks().acquire(open_lock_key(ino), LockMode::kRead, &u);
-    if (e) {
-      open_.erase(ino);
-      e = EIO;
-    } else {
-      open_uses_[ino] = u;
-    }
-  }
+  // The open lock stays used while the inode is open here, so no mount deletes it meanwhile
+  // (deleting takes that lock for writing): the operation's own use of it is kept.
+  if (!e && open_[ino]++ == 0) open_uses_[ino] = op.keep(open_lock_key(ino));
   return op.finish(e);
 }
 
