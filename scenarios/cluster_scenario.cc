@@ -59,6 +59,7 @@ class ClusterScenario final : public Scenario {
   sim::Time time_limit() const override { return workload_end_ + kTimeLimitSlack; }
   void finish(sim::Simulation& sim) override;
   std::vector<const sim::BlockDevice*> devices() const override { return {meta_.get(), data_.get()}; }
+  uint64_t messages_sent() const override { return net_ ? net_->messages_sent() : 0; }
 
  private:
   struct Member {
@@ -261,7 +262,13 @@ void ClusterScenario::workload(sim::Node& node, uint64_t rid) {
     oracle::ClusterVerdict v = checker_.run(rid, m.stack->vfs(), mount, op, &not_done);
     const uint64_t ret = s.event(node.id(), "op_return", {{"client", rid}, {"op", op.describe()}, {"ok", v.invariant.empty()}});
     if (!v.invariant.empty()) {
-      s.violation(v.invariant, v.message, {call, ret});
+      // An operation that ran out of space half way stopped the mount: that is the finding,
+      // not the EIO it then answered.
+      if (mount.failed() && mount.stop_cause() == ENOSPC) {
+        s.violation("fs.enospc", op.describe() + " ran out of space half way and stopped the mount", {call, ret});
+      } else {
+        s.violation(v.invariant, v.message, {call, ret});
+      }
       return;
     }
     if (!not_done && !faults_possible() && s.now() >= workload_end_ - kSecond) ++m.ops_after_heal;
@@ -432,7 +439,8 @@ std::vector<std::string> cluster_bugs(bool faults) {
   // (recover_new_mode needs a server failover in the middle of an invalidation: the failover
   // scenarios' business. no_resend_replay needs a broken connection: faults.)
   for (Bug b : {Bug::kInvalidateBeforeCommit, Bug::kIncompatibleGrant, Bug::kReplyBeforeDurable,
-                Bug::kItemSeqIgnoresWriteSeq}) {
+                Bug::kItemSeqIgnoresWriteSeq, Bug::kInvalidateKeepsMode, Bug::kFarewellKeepsLocks,
+                Bug::kInvalidateNoWakeup, Bug::kLeakOnDelete, Bug::kTruncateNoReserve}) {
     bugs.push_back(simfs::fs::bug_name(b));
   }
   if (faults) bugs.push_back(simfs::fs::bug_name(Bug::kNoResendReplay));

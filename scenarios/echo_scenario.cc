@@ -58,6 +58,7 @@ class EchoScenario final : public Scenario {
   void setup(sim::Simulation& s) override;
   sim::Time time_limit() const override { return workload_end_ + kTimeLimitSlack; }
   void finish(sim::Simulation& s) override;
+  uint64_t messages_sent() const override { return net_ ? net_->messages_sent() : 0; }
 
  private:
   void server(sim::Node& node);

@@ -140,6 +140,7 @@ class RegisterScenario final : public Scenario {
   sim::Time time_limit() const override { return workload_end + kTimeLimitSlack; }
   void finish(sim::Simulation& sim) override;
   std::vector<const sim::BlockDevice*> devices() const override { return {disk.get()}; }
+  uint64_t messages_sent() const override { return net ? net->messages_sent() : 0; }
 
   sim::Simulation* sim = nullptr;
   std::unique_ptr<sim::Network> net;

@@ -101,6 +101,7 @@ RunReport run_scenario(const RunConfig& cfg) {
   rep.trace_events = s.trace().count();
   rep.loop_events = s.loop().events_dispatched();
   rep.decisions = s.chooser().decisions();
+  rep.messages = scen->messages_sent();
   rep.sim_ns = s.now();
   if (cfg.record_tape) {
     rep.tape = s.chooser().tape();

@@ -44,6 +44,7 @@ struct RunReport {
   uint64_t trace_events = 0;
   uint64_t loop_events = 0;
   uint64_t decisions = 0;
+  uint64_t messages = 0;  // network messages sent (Scenario::messages_sent)
   sim::Time sim_ns = 0;
   std::vector<sim::Violation> violations;
   std::vector<sim::Decision> tape;           // when recorded

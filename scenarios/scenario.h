@@ -37,6 +37,8 @@ class Scenario {
   virtual void finish(sim::Simulation& sim) = 0;
   // The scenario's block devices, for saving their images at the end of a run.
   virtual std::vector<const sim::BlockDevice*> devices() const { return {}; }
+  // Messages (stream and datagram) its network carried, for the run's statistics.
+  virtual uint64_t messages_sent() const { return 0; }
 };
 
 struct ScenarioInfo {

@@ -57,6 +57,7 @@ class SingleMountScenario final : public Scenario {
   sim::Time time_limit() const override { return workload_end_ + kTimeLimitSlack; }
   void finish(sim::Simulation& sim) override;
   std::vector<const sim::BlockDevice*> devices() const override { return {meta_.get(), data_.get()}; }
+  uint64_t messages_sent() const override { return net_ ? net_->messages_sent() : 0; }
 
  private:
   void boot(sim::Node& node);

@@ -327,6 +327,7 @@ int cmd_run(Args& args, const std::string& prog) {
     j["events"] = rep.trace_events;
     j["loop_events"] = rep.loop_events;
     j["decisions"] = rep.decisions;
+    j["messages"] = rep.messages;
     j["sim_ns"] = rep.sim_ns;
     j["wall_ms"] = wall_ms;
     j["events_per_s"] = wall_s > 0 ? static_cast<double>(rep.loop_events) / wall_s : 0.0;

@@ -50,7 +50,14 @@ namespace simfs::fs {
     "an item's seq is its transaction's alone, not the max with its lock's write_seq, so a newer write can "   \
     "lose to an older one")                                                                                    \
   X(kRecoverNewMode, "recover_new_mode",                                                                       \
-    "lock recovery reports the mode a mount is dropping to, not the one it still holds mid-invalidation")
+    "lock recovery reports the mode a mount is dropping to, not the one it still holds mid-invalidation")     \
+  X(kInvalidateKeepsMode, "invalidate_keeps_mode",                                                             \
+    "a mount answers a lock invalidation with the lower mode but keeps its old mode and cached items")         \
+  X(kFarewellKeepsLocks, "farewell_keeps_locks",                                                               \
+    "the server's farewell forgets to drop the departing mount's entries from the lock state")               \
+  X(kInvalidateNoWakeup, "invalidate_no_wakeup",                                                               \
+    "after answering an invalidation a mount does not wake the operations waiting on the lock, so they sleep " \
+    "until something else happens to it")
 
 enum class Bug : uint8_t {
 #define SIMFS_BUG_ENUM(e, name, what) e,

@@ -139,18 +139,23 @@ void LockClient::run_invalidations(Key lock) {
         }
         if (!*alive || shut_down_) return;
       }
-      if (!(s.mode == LockMode::kWrite && target == LockMode::kRead)) {
-        hooks_.drop(lock_range(lock));
-        s.populated = false;
+      // BUG (planted): invalidate_keeps_mode answers with the lower mode and keeps the old.
+      if (!bugs_.has(Bug::kInvalidateKeepsMode)) {
+        if (!(s.mode == LockMode::kWrite && target == LockMode::kRead)) {
+          hooks_.drop(lock_range(lock));
+          s.populated = false;
+        }
+        s.mode = target;
+        if (!lock_mode_can_write(target)) s.write_seq = 0;
       }
-      s.mode = target;
-      if (!lock_mode_can_write(target)) s.write_seq = 0;
       s.invalidating = false;
     }
-    env_.event("lock_drop", {{"lock", key_string(lock)}, {"mode", lock_mode_name(s.mode)}});
-    link_.respond(inv.header, 0, proto::encode(proto::LockMessage{lock, inv.msg.old_mode, s.mode, 0}));
+    const LockMode answered = bugs_.has(Bug::kInvalidateKeepsMode) && !below ? target : s.mode;
+    env_.event("lock_drop", {{"lock", key_string(lock)}, {"mode", lock_mode_name(answered)}});
+    link_.respond(inv.header, 0, proto::encode(proto::LockMessage{lock, inv.msg.old_mode, answered, 0}));
     s.invalidations.pop_front();
-    s.waiters.notify_all();
+    // BUG (planted): invalidate_no_wakeup forgets the operations waiting for the invalidation.
+    if (!bugs_.has(Bug::kInvalidateNoWakeup)) s.waiters.notify_all();
   }
   s.worker = false;
 }

@@ -11,11 +11,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <vector>
 
+#include "fs/base/bugs.h"
 #include "fs/cluster/node_stack.h"
 #include "fs/format/items.h"
 #include "fs/server/mkfs.h"
@@ -71,6 +74,8 @@ struct ClusterWorld {
     c.server = test_server_config();
     c.mount = test_mount_config();
     c.connect_timeout = 10 * sim::kSecond;
+    c.mount.bugs = bugs;
+    c.server.bugs = bugs;
     c.on_protocol_violation = [this](const std::string& what) { violations.push_back(what); };
     if (node == 0) {
       // Fencing a client cuts its node's device I/O (its mount stops at its next write).
@@ -81,10 +86,25 @@ struct ClusterWorld {
         fenced.push_back(static_cast<int>(n));
         return true;
       };
-      c.observer.transaction_durable = [this](uint64_t rid, uint64_t seq) { durable.emplace_back(rid, seq); };
-      c.observer.mount_gone = [this](uint64_t rid) { gone.push_back(rid); };
+      c.observer.transaction_durable = [this](uint64_t rid, uint64_t seq) {
+        durable.emplace_back(rid, seq);
+        if (on_durable) on_durable(rid, seq);
+      };
+      c.observer.mount_gone = [this](uint64_t rid) {
+        gone.push_back(rid);
+        if (on_gone) on_gone(rid);
+      };
     }
     return c;
+  }
+
+  // Plants bugs in every server and mount started from now on (call before mkfs_and_mount).
+  void plant(BugSet b) {
+    bugs = b;
+    for (auto& st : stacks) {
+      st->config().mount.bugs = b;
+      st->config().server.bugs = b;
+    }
   }
 
   // Runs `body` in a task outside the nodes; when it returns, every node goes down so its
@@ -107,6 +127,15 @@ struct ClusterWorld {
     }
     return 0;
   }
+  // In the test task: mkfs and the server on node 0, then a mount on each node of `on` (so
+  // that a crash of node 0 takes no mount with it).
+  sim::Errno mkfs_and_mount_on(std::initializer_list<int> on) {
+    if (sim::Errno e = mkfs_and_mount(0)) return e;
+    for (int i : on) {
+      if (sim::Errno e = mount(i)) return e;
+    }
+    return 0;
+  }
   sim::Errno start_server() { return stacks[0]->start_server(); }
   // A new mount on node i, with a rid no earlier mount had.
   sim::Errno mount(int i) { return stacks[static_cast<size_t>(i)]->mount(++rids); }
@@ -123,6 +152,24 @@ struct ClusterWorld {
   }
   // Sleeps the test task (virtual time).
   void sleep(sim::Duration d) { s.sched().sleep(d); }
+  // In the test task: checks `cond` every `step` of virtual time until it holds (true) or
+  // `timeout` has passed (false). How a test finds a moment in the other nodes' protocol
+  // exchanges (a message sent, a lock invalidating) without host time.
+  bool wait_until(const std::function<bool()>& cond, sim::Duration timeout, sim::Duration step = sim::kMillisecond) {
+    const sim::Time end = s.now() + timeout;
+    while (!cond()) {
+      if (s.now() >= end) return false;
+      sleep(step);
+    }
+    return true;
+  }
+  // How often the server reported transaction `seq` of `rid` durable (a restarted server reports
+  // again every transaction the durable state holds).
+  size_t durable_reports(uint64_t rid, uint64_t seq) const {
+    return static_cast<size_t>(std::count(durable.begin(), durable.end(), std::make_pair(rid, seq)));
+  }
+  bool is_durable(uint64_t rid, uint64_t seq) const { return durable_reports(rid, seq) > 0; }
+  bool is_gone(uint64_t rid) const { return std::find(gone.begin(), gone.end(), rid) != gone.end(); }
 
   NodeStack& stack(int i) { return *stacks[static_cast<size_t>(i)]; }
   Vfs& vfs(int i) { return stack(i).vfs(); }
@@ -131,6 +178,7 @@ struct ClusterWorld {
   uint64_t rid_of(int i) { return stack(i).mount().rid(); }
 
   uint64_t rids = 0;
+  BugSet bugs;  // planted in every node's server and mount (plant())
   sim::Simulation s;
   sim::BlockDevice meta;
   sim::BlockDevice data;
@@ -142,6 +190,10 @@ struct ClusterWorld {
   std::vector<std::pair<uint64_t, uint64_t>> durable;  // (rid, seq) of durable transactions
   std::vector<uint64_t> gone;                            // rids reclaimed or said farewell
   std::vector<int> fenced;                               // nodes the server fenced
+  // Called as the server reports them (after the vectors above are updated), e.g. to feed an
+  // oracle while the cluster runs.
+  std::function<void(uint64_t rid, uint64_t seq)> on_durable;
+  std::function<void(uint64_t rid)> on_gone;
 };
 
 }  // namespace simfs::fs::testing
