@@ -10,7 +10,7 @@
 // indistinguishable from a bug. A mount that stops after an I/O error is restarted by the
 // scenario, as an administrator would.
 //
-// Planted bugs (--bug): the fs-level ones in fs/mount.h (reuse_before_commit, no_data_flush,
+// Planted bugs (--bug): the fs-level ones of fs/base/bugs.h (reuse_before_commit, no_data_flush,
 // rename_dir_nlink, rmdir_not_empty, leak_on_delete), and no_restart: a mount that stopped on an I/O error is
 // never restarted, so nothing completes after the faults heal.
 #include <memory>

@@ -1,8 +1,8 @@
 // ServerLink: how a mount reaches the server — the client side of the client-server seam. The
 // mount sends requests and answers the server's pushes (lock invalidations, SYNC_LOG_TREES,
-// LOCK_RECOVER) through it and never sees sockets, so a mount can be tested against a server
-// in the same process (DirectServerLink) or a scripted one, and runs in a cluster over
-// simulated streams (NetServerLink).
+// LOCK_RECOVER) through it and never sees sockets, so the same mount code runs against the server
+// over simulated streams (NetServerLink, the only implementation today) and could run against
+// a server in the same process or a scripted one.
 //
 // Contract (every implementation):
 // - Requests are delivered to the server at most once per server incarnation and resent, in

@@ -9,7 +9,7 @@
 // - check_block() classifies a block read from disk against what the reader expected. The kinds
 //   map onto the two errors the block layer returns (block_check_errno): EIO when the bytes are
 //   damaged, ESTALE when they are intact but are not the block the reference names.
-// - The format version and format hash are part of the super block and of the (later) network
+// - The format version and format hash are part of the super block and of the network
 //   greeting: a mount or peer with a different hash refuses to proceed.
 #pragma once
 

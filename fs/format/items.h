@@ -166,7 +166,9 @@ struct LogTreeValue {
   uint64_t item_count = 0;  // items (deletions included) the tree holds
   uint64_t max_seq = 0;     // the highest item seq in the tree (0: empty)
   bool finalized = false;
-  Key merge_next = Key::min();  // finalized: keys below it are already merged into the fs tree
+  // Reserved: always Key::min() today (the merge's position is in MergeStatusValue::next);
+  // fsck reports an open tree whose merge_next is set (logs.merge_next).
+  Key merge_next = Key::min();
   // The mount's metadata allocator lists: blocks it may allocate, blocks its commits freed.
   AllocListHead meta_avail;
   AllocListHead meta_freed;
@@ -185,7 +187,7 @@ struct LogTreeValue {
 std::vector<uint8_t> encode_log_tree(const LogTreeValue& v);
 bool decode_log_tree(std::span<const uint8_t> v, LogTreeValue* out);
 
-// The log merge the server is running: every finalized log tree with finalize_seq <= input_seq
+// The log merge the server is running: every finalized log tree with finalize_seq < input_seq
 // is an input, and keys below `next` are merged into the fs tree.
 struct MergeStatusValue {
   uint64_t input_seq = 0;

@@ -12,8 +12,10 @@
 //   changes under the server mutex, then wait for the commit that contains them. One commit
 //   worker writes every dirty block, FLUSHes, then writes the super with FUA, batching the
 //   changes of every handler that got there first.
-// - GET_ROOTS, STATFS and GET_LAST_SEQ answer from the last durable super (stable state), never
-//   from changes not yet committed.
+// - GET_ROOTS and GET_LAST_SEQ answer from the last durable super (stable state), never from
+//   changes not yet committed. STATFS is an estimate, as statfs is: totals and the inode count
+//   from the durable super, free counts and the next inode number from the server's current
+//   (possibly uncommitted) allocators.
 // - Every handler is idempotent when the same request is executed again by a new server
 //   (docs/protocol.md says what each does).
 // - A failed commit (device error) stops the server: nothing more is answered, and the

