@@ -21,15 +21,16 @@ declare -A allow=(
   [fs/alloc]="sim fs/base fs/format fs/block fs/btree"
   [fs/forest]="sim fs/base fs/format fs/block fs/btree"
   [fs/lock]="sim fs/base fs/format"
+  [fs/quorum]="sim fs/base fs/format"
   [fs/proto]="sim fs/base fs/format fs/lock"
   [fs/net]="sim fs/base fs/format fs/lock fs/proto"
-  [fs/server]="sim fs/base fs/format fs/block fs/btree fs/alloc fs/forest fs/lock fs/proto fs/net"
-  [fs/client]="sim fs/base fs/format fs/block fs/btree fs/alloc fs/forest fs/lock fs/proto fs/net"
-  [fs/vfs]="sim fs/base fs/format fs/block fs/btree fs/alloc fs/forest fs/lock fs/proto fs/net fs/client"
-  [fs/cluster]="sim fs/base fs/format fs/block fs/btree fs/alloc fs/forest fs/lock fs/proto fs/net fs/server fs/client fs/vfs"
+  [fs/server]="sim fs/base fs/format fs/block fs/btree fs/alloc fs/forest fs/lock fs/quorum fs/proto fs/net"
+  [fs/client]="sim fs/base fs/format fs/block fs/btree fs/alloc fs/forest fs/lock fs/quorum fs/proto fs/net"
+  [fs/vfs]="sim fs/base fs/format fs/block fs/btree fs/alloc fs/forest fs/lock fs/quorum fs/proto fs/net fs/client"
+  [fs/cluster]="sim fs/base fs/format fs/block fs/btree fs/alloc fs/forest fs/lock fs/quorum fs/proto fs/net fs/server fs/client fs/vfs"
   [fs/fsck]="sim fs/base fs/format fs/block fs/btree fs/alloc fs/forest"
-  [fs/testing]="sim fs/base fs/format fs/block fs/btree fs/alloc fs/forest fs/lock fs/proto fs/net fs/server fs/client fs/vfs fs/cluster"
-  [fs]="sim fs/base fs/format fs/block fs/btree fs/alloc fs/forest fs/lock fs/proto fs/net fs/server fs/client fs/vfs fs/cluster fs/fsck fs/testing"
+  [fs/testing]="sim fs/base fs/format fs/block fs/btree fs/alloc fs/forest fs/lock fs/quorum fs/proto fs/net fs/server fs/client fs/vfs fs/cluster"
+  [fs]="sim fs/base fs/format fs/block fs/btree fs/alloc fs/forest fs/lock fs/quorum fs/proto fs/net fs/server fs/client fs/vfs fs/cluster fs/fsck fs/testing"
   [oracle]="sim fs"
   [scenarios]="sim fs oracle"
   [tools]="sim fs oracle scenarios"
@@ -38,7 +39,7 @@ declare -A allow=(
 )
 # Tests that need more than their folder's sources may see (they build whole filesystems).
 declare -A allow_tests=(
-  [fs/cluster]="sim fs/base fs/format fs/block fs/btree fs/alloc fs/forest fs/lock fs/proto fs/net fs/server fs/client fs/vfs"
+  [fs/cluster]="sim fs/base fs/format fs/block fs/btree fs/alloc fs/forest fs/lock fs/quorum fs/proto fs/net fs/server fs/client fs/vfs"
   [fs/fsck]="fs/client fs/vfs"
 )
 
@@ -109,6 +110,7 @@ if [[ "${1:-}" == "--selftest" ]]; then
   plant fs/format/x.cc '#include "fs/btree/btree.h"' || fails=1
   plant fs/btree/tests/x_test.cc '#include "fs/vfs/vfs.h"' || fails=1
   plant fs/lock/x.h '#include "fs/client/mount.h"' || fails=1
+  plant fs/quorum/x.cc '#include "fs/net/connection.h"' || fails=1  # the election core stays pure
   plant oracle/x.cc '#include "scenarios/scenario.h"' || fails=1
   plant fs/client/x.cc '#include "sim/simulation.h"' || fails=1
   plant fs/vfs/x.cc 'auto& s = node.sim();' || fails=1
