@@ -24,8 +24,16 @@ RunReport run(const std::string& scenario, uint64_t seed, const std::string& bug
 
 class EveryScenario : public ::testing::TestWithParam<std::string> {};
 
-TEST_P(EveryScenario, PassesOnFortySeeds) {
-  for (uint64_t seed = 1; seed <= 40; ++seed) {
+// The sanitizer build (Debug, about 25 times slower) runs fewer seeds of every scenario: there
+// the point is memory errors on the same code paths, which a few seeds reach.
+#ifdef SIMFS_SANITIZE_BUILD
+constexpr uint64_t kPassSeeds = 8, kDigestSeeds = 3;
+#else
+constexpr uint64_t kPassSeeds = 40, kDigestSeeds = 10;
+#endif
+
+TEST_P(EveryScenario, PassesOnTheFirstSeeds) {
+  for (uint64_t seed = 1; seed <= kPassSeeds; ++seed) {
     RunReport r = run(GetParam(), seed);
     ASSERT_EQ(r.result, RunReport::Result::kPass)
         << GetParam() << " seed " << seed << ": " << r.error
@@ -36,14 +44,14 @@ TEST_P(EveryScenario, PassesOnFortySeeds) {
 
 TEST_P(EveryScenario, SameSeedSameDigestDifferentSeedsDiffer) {
   std::set<uint64_t> digests;
-  for (uint64_t seed = 100; seed < 110; ++seed) {
+  for (uint64_t seed = 100; seed < 100 + kDigestSeeds; ++seed) {
     RunReport a = run(GetParam(), seed);
     RunReport b = run(GetParam(), seed);
     EXPECT_EQ(a.digest, b.digest) << "seed " << seed;
     EXPECT_EQ(a.trace_events, b.trace_events);
     digests.insert(a.digest);
   }
-  EXPECT_EQ(digests.size(), 10u);
+  EXPECT_EQ(digests.size(), kDigestSeeds);
 }
 
 TEST_P(EveryScenario, RecordedTapeReplaysToTheSameDigest) {
