@@ -19,10 +19,50 @@ BlockCache::BlockCache(sim::DiskHandle& disk, uint64_t fsid, size_t capacity_blo
   FS_ASSERT(capacity_blocks > 0);
 }
 
-size_t BlockCache::dirty_count() const {
-  size_t n = 0;
-  for (const auto& [blkno, b] : blocks_) n += b->dirty ? 1 : 0;
-  return n;
+void BlockCache::lru_unlink(CachedBlock& b) {
+  (b.lru_prev ? b.lru_prev->lru_next : lru_head_) = b.lru_next;
+  (b.lru_next ? b.lru_next->lru_prev : lru_tail_) = b.lru_prev;
+  b.lru_prev = b.lru_next = nullptr;
+}
+
+void BlockCache::lru_append(CachedBlock& b) {
+  b.lru_prev = lru_tail_;
+  b.lru_next = nullptr;
+  (lru_tail_ ? lru_tail_->lru_next : lru_head_) = &b;
+  lru_tail_ = &b;
+}
+
+void BlockCache::touch(CachedBlock& b) {
+  if (lru_tail_ == &b) return;
+  lru_unlink(b);
+  lru_append(b);
+}
+
+void BlockCache::insert(const BlockPtr& b) {
+  auto [it, fresh] = blocks_.try_emplace(b->ref.blkno, b);
+  if (!fresh) {
+    // Replaces a clean copy of another version (create() never replaces a dirty block).
+    FS_ASSERT(!it->second->dirty);
+    lru_unlink(*it->second);
+    it->second = b;
+  }
+  lru_append(*b);
+  if (b->dirty) dirty_.insert(b->ref.blkno);
+}
+
+std::map<uint64_t, BlockPtr>::iterator BlockCache::erase(std::map<uint64_t, BlockPtr>::iterator it) {
+  lru_unlink(*it->second);
+  if (it->second->dirty) dirty_.erase(it->first);
+  return blocks_.erase(it);
+}
+
+void BlockCache::set_dirty(CachedBlock& b, bool dirty) {
+  b.dirty = dirty;
+  if (dirty) {
+    dirty_.insert(b.ref.blkno);
+  } else {
+    dirty_.erase(b.ref.blkno);
+  }
 }
 
 bool BlockCache::note_stale(BlockRef ref) {
@@ -56,7 +96,7 @@ sim::Errno BlockCache::read(BlockRef ref, BlockMagic magic, BlockPtr* out, bool 
     // Our own dirty block is the newest version there is: the caller's ref is the stale one.
     if (b.dirty) return stale();
     // A clean copy of another version: someone may have rewritten the block; look again.
-    blocks_.erase(it);
+    erase(it);
   }
 
   std::vector<uint8_t> buf(kBlockSize);
@@ -74,14 +114,13 @@ sim::Errno BlockCache::read(BlockRef ref, BlockMagic magic, BlockPtr* out, bool 
       return sim::kOk;
     }
     if (it->second->dirty) return stale();
-    blocks_.erase(it);
+    erase(it);
   }
   auto b = std::make_shared<CachedBlock>();
   b->ref = ref;
   b->magic = magic;
   b->data = std::move(buf);
-  touch(*b);
-  blocks_[ref.blkno] = b;
+  insert(b);
   *out = b;
   evict_if_over_capacity();
   return sim::kOk;
@@ -99,8 +138,7 @@ BlockPtr BlockCache::create(BlockRef ref, BlockMagic magic) {
   b->data.assign(kBlockSize, 0);
   b->dirty = true;
   b->dirty_gen = 1;
-  touch(*b);
-  blocks_[ref.blkno] = b;
+  insert(b);
   stale_.erase(ref.blkno);
   evict_if_over_capacity();
   return b;
@@ -110,29 +148,31 @@ void BlockCache::mark_dirty(const BlockPtr& b) {
   auto it = blocks_.find(b->ref.blkno);
   // Only a block this cache still holds can be written back.
   FS_ASSERT(it != blocks_.end() && it->second == b);
-  b->dirty = true;
+  set_dirty(*b, true);
   ++b->dirty_gen;
   touch(*b);
 }
 
 void BlockCache::evict_if_over_capacity() {
-  // Each pass removes one block or stops; bounded by the number of cached blocks.
-  for (size_t pass = blocks_.size(); pass > 0 && blocks_.size() > capacity_blocks_; --pass) {
-    auto victim = blocks_.end();
-    for (auto it = blocks_.begin(); it != blocks_.end(); ++it) {
-      const BlockPtr& b = it->second;
-      if (b->dirty || b.use_count() > 1) continue;  // dirty: only copy; shared: in use
-      if (victim == blocks_.end() || b->last_use < victim->second->last_use) victim = it;
+  // Least recently used first, skipping the blocks that cannot go (dirty: the only copy;
+  // shared: in use). Those are few and recent, so the walk is short.
+  CachedBlock* lru = lru_head_;
+  while (blocks_.size() > capacity_blocks_) {
+    auto it = blocks_.end();
+    for (; lru; lru = lru->lru_next) {
+      it = blocks_.find(lru->ref.blkno);
+      if (!it->second->dirty && it->second.use_count() == 1) break;
     }
-    if (victim == blocks_.end()) return;  // everything pinned: over capacity until writeback
-    blocks_.erase(victim);
+    if (!lru) return;  // everything pinned: over capacity until writeback
+    lru = lru->lru_next;
+    erase(it);
   }
 }
 
 void BlockCache::drop_clean() {
   for (auto it = blocks_.begin(); it != blocks_.end();) {
     if (!it->second->dirty) {
-      it = blocks_.erase(it);
+      it = erase(it);
     } else {
       ++it;
     }
@@ -142,7 +182,7 @@ void BlockCache::drop_clean() {
 bool BlockCache::forget(uint64_t blkno) {
   auto it = blocks_.find(blkno);
   if (it == blocks_.end()) return false;
-  blocks_.erase(it);
+  erase(it);
   return true;
 }
 
@@ -161,8 +201,10 @@ sim::Errno BlockCache::write_all(const SuperBlock* super) {
     uint64_t gen;
   };
   std::vector<Written> written;
-  for (auto& [blkno, b] : blocks_) {
-    if (b->dirty) written.push_back({b, b->dirty_gen});
+  written.reserve(dirty_.size());
+  for (uint64_t blkno : dirty_) {
+    const BlockPtr& b = blocks_.find(blkno)->second;
+    written.push_back({b, b->dirty_gen});
   }
   for (Written& w : written) {
     // Seal and copy with no park in between: the write parks, and another task may modify the
@@ -185,7 +227,15 @@ sim::Errno BlockCache::write_all(const SuperBlock* super) {
   }
   for (const Written& w : written) {
     // Modified again during the writeback: stays dirty for the next one.
-    if (w.block->dirty_gen == w.gen) w.block->dirty = false;
+    // A block forgotten meanwhile is no longer ours to mark.
+    if (w.block->dirty_gen == w.gen) {
+      auto it = blocks_.find(w.block->ref.blkno);
+      if (it != blocks_.end() && it->second == w.block) {
+        set_dirty(*w.block, false);
+      } else {
+        w.block->dirty = false;
+      }
+    }
   }
   evict_if_over_capacity();
   return sim::kOk;

@@ -87,15 +87,32 @@ sim::Errno Btree::prev(const Key& key, Item* out) {
 }
 
 sim::Errno Btree::for_each(const Key& first, const Key& last, const std::function<bool(const Item&)>& fn) {
-  // Keys strictly increase each round, so this ends after at most one round per item.
+  // One descent per leaf, not per item (a descent per item was a third of a multi_mount run):
+  // descend to the leaf holding the first item >= at, hand out its items in order, then go on
+  // from the successor of its last key. The leaf is an immutable node, so fn may change the
+  // tree: later leaves are found from the root again. Keys strictly increase, so this ends.
   Key at = first;
   for (;;) {
-    Item item;
-    sim::Errno e = next(at, &item);
-    if (e == ENOENT) return sim::kOk;
-    if (e != sim::kOk) return e;
-    if (item.key > last || !fn(item) || item.key == Key::max()) return sim::kOk;
-    at = key_successor(item.key);
+    BlockRef ref = root_.ref;
+    std::shared_ptr<const BtreeNode> leaf;
+    for (int level = root_.height - 1; level >= 0 && !leaf; --level) {
+      std::shared_ptr<const BtreeNode> np;
+      if (sim::Errno e = read_node(ref, static_cast<uint8_t>(level), &np, nullptr); e != sim::kOk) return e;
+      // The first child whose largest key is >= at holds the answer, so no backtracking.
+      const size_t i = lower_index(*np, at);
+      if (i == np->entries.size()) return sim::kOk;
+      if (np->leaf()) {
+        leaf = std::move(np);
+      } else {
+        ref = np->entries[i].child;
+      }
+    }
+    if (!leaf) return sim::kOk;  // an empty tree
+    for (size_t i = lower_index(*leaf, at); i < leaf->entries.size(); ++i) {
+      const Item& item = leaf->entries[i].item;
+      if (item.key > last || !fn(item) || item.key == Key::max()) return sim::kOk;
+    }
+    at = key_successor(leaf->entries.back().item.key);
   }
 }
 

@@ -116,7 +116,9 @@ class Btree {
   sim::Errno next(const Key& key, Item* out);
   // The last item with a key <= key.
   sim::Errno prev(const Key& key, Item* out);
-  // Calls fn for each item with first <= key <= last in key order until fn returns false.
+  // Calls fn for each item with first <= key <= last in key order until fn returns false. fn
+  // may change the tree; it then sees the items of the leaf it is in as they were when the walk
+  // reached that leaf, and the changed tree from the next leaf on.
   sim::Errno for_each(const Key& first, const Key& last, const std::function<bool(const Item&)>& fn);
 
   sim::Errno insert(const Item& item);
