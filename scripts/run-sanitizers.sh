@@ -11,12 +11,12 @@
 # Tests that sweep many runs take a sample of them in this build (SIMFS_SANITIZE_BUILD).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tools=OFF
-[[ "${1:-}" == "--all" ]] && tools=ON
+extra=(-DSIMFS_TOOLS=OFF)
+[[ "${1:-}" == "--all" ]] && extra=(-DSIMFS_TOOLS=ON -DSIMFS_DETERMINISM_SEEDS=3)
 scripts/setup.sh
 # -g1: line tables are enough for the sanitizers' stack traces, and compile faster than -g.
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 -DSIMFS_SANITIZE=ON \
-  -DSIMFS_WERROR=ON -DSIMFS_TOOLS=$tools -DSIMFS_DETERMINISM_SEEDS=3 >/dev/null
+  -DSIMFS_WERROR=ON "${extra[@]}" >/dev/null
 cmake --build build-asan -j "$(nproc)"
 export RC_PARAMS="${RC_PARAMS:-seed=20261122 max_success=100}"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
