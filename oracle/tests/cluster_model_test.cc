@@ -109,7 +109,8 @@ struct ClusterCommand : Command {
     ++sut.commands_run;
     std::string failure = exec(sut);
     if (failure.empty()) failure = sut.async_failure;
-    // TMP
+    // A protocol violation one of the connections reported (a seq gap, a message that does
+    // not decode) fails the command that was running, like a wrong answer.
     if (failure.empty() && !sut.w.violations.empty()) failure = "protocol violation: " + sut.w.violations.front();
     if (failure.empty()) return;
     std::ostringstream os;
