@@ -73,7 +73,8 @@ class ClusterChecker {
   };
   bool lost(const Entry& e) const;
   bool final(const Entry& e) const;
-  // Applies an entry to a model; "" or how the recorded answer disagrees with it.
+  // Applies an entry to a model; "" or how the recorded answer disagrees with it (then the
+  // model may hold the change the filesystem refused: a violation ends the run).
   std::string replay(PosixModel& m, const Entry& e) const;
   ClusterVerdict rebuild();
   void fold();

@@ -440,7 +440,7 @@ std::vector<std::string> cluster_bugs(bool faults) {
   // scenarios' business. no_resend_replay needs a broken connection: faults.)
   for (Bug b : {Bug::kInvalidateBeforeCommit, Bug::kIncompatibleGrant, Bug::kReplyBeforeDurable,
                 Bug::kItemSeqIgnoresWriteSeq, Bug::kInvalidateKeepsMode, Bug::kFarewellKeepsLocks,
-                Bug::kInvalidateNoWakeup, Bug::kLeakOnDelete, Bug::kTruncateNoReserve}) {
+                Bug::kInvalidateNoWakeup, Bug::kLeakOnDelete, Bug::kTruncateNoReserve, Bug::kBloomSkipsDeletions}) {
     bugs.push_back(simfs::fs::bug_name(b));
   }
   if (faults) bugs.push_back(simfs::fs::bug_name(Bug::kNoResendReplay));

@@ -57,7 +57,10 @@ namespace simfs::fs {
     "the server's farewell forgets to drop the departing mount's entries from the lock state")               \
   X(kInvalidateNoWakeup, "invalidate_no_wakeup",                                                               \
     "after answering an invalidation a mount does not wake the operations waiting on the lock, so they sleep " \
-    "until something else happens to it")
+    "until something else happens to it")                                                                     \
+  X(kBloomSkipsDeletions, "bloom_skips_deletions",                                                             \
+    "a commit leaves the locks of deletion items out of its log tree's bloom, so readers of those locks skip "  \
+    "the tree and see the value the deletion hid")
 
 enum class Bug : uint8_t {
 #define SIMFS_BUG_ENUM(e, name, what) e,

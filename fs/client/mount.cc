@@ -1,9 +1,11 @@
 #include "fs/client/mount.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "fs/base/assert.h"
 #include "fs/forest/forest.h"
+#include "fs/lock/lock_keys.h"
 #include "sim/random.h"
 
 namespace simfs::fs {
@@ -121,8 +123,51 @@ sim::Errno Mount::populate(const LockRange& range) {
   return 0;
 }
 
+namespace {
+// The lock whose items are all of [first, last], if one is: a read of one lock's range needs
+// only the log trees whose bloom names that lock. Other ranges (orphan scans) read every tree.
+std::optional<Key> single_lock_of(const Key& first, const Key& last) {
+  if (first.zone != kZoneFs && first.zone != kZoneOrphan) return std::nullopt;
+  const Key lock = lock_key_for_item(first);
+  const LockRange r = lock_range(lock);
+  if (!r.contains(first) || !r.contains(last)) return std::nullopt;
+  return lock;
+}
+}  // namespace
+
+sim::Errno Mount::load_log_trees(const BtreeRoot& logs_root, std::shared_ptr<const StableLogTrees>* out) {
+  // A durable block's reference names its contents for good (a reused block gets a new seq),
+  // so the records read from one logs root stay right for as long as the stable roots name it.
+  if (stable_logs_ && stable_logs_->logs_root == logs_root) {
+    *out = stable_logs_;
+    return 0;
+  }
+  // Built aside and published whole: the walk parks, and other tasks of this mount populate
+  // meanwhile from the list they hold.
+  auto fresh = std::make_shared<StableLogTrees>();
+  fresh->logs_root = logs_root;
+  Btree logs(*cache_, meta_->btree_allocator(), logs_root, forest_btree_config(btree_fill_));
+  bool bad = false;
+  sim::Errno e = logs.for_each(log_tree_key(1, 0), log_tree_key(UINT64_MAX, UINT64_MAX), [&](const Item& it) {
+    if (it.key.type != kTypeLogTree) return true;
+    LogTreeValue v;
+    if (it.deletion || !decode_log_tree(it.value, &v)) {
+      bad = true;
+      return false;
+    }
+    if (v.root.height) fresh->trees.push_back({v.root, v.bloom});
+    return true;
+  });
+  if (e) return e;
+  if (bad) return EIO;
+  stable_logs_ = fresh;
+  *out = std::move(fresh);
+  return 0;
+}
+
 sim::Errno Mount::read_stable(const Key& first, const Key& last, std::vector<Item>* out) {
   if (failed_) return failed_;
+  const std::optional<Key> lock = single_lock_of(first, last);
   // The roots may be replaced (and their blocks reused) while we read: a stale block means
   // newer roots exist, so ask again. Seen stale twice in a row is damage (BlockCache).
   for (int attempt = 0; attempt < 8; ++attempt) {
@@ -130,26 +175,24 @@ sim::Errno Mount::read_stable(const Key& first, const Key& last, std::vector<Ite
     if (r.error) return r.error == net::kMaybeDelivered ? EIO : r.error;
     proto::Roots roots;
     if (!proto::decode(r.data, &roots)) return EIO;
-    const BtreeConfig forest = forest_btree_config(btree_fill_);
-    std::vector<std::unique_ptr<Btree>> trees;
-    Btree logs(*cache_, meta_->btree_allocator(), roots.logs_root, forest);
-    bool bad = false;
-    sim::Errno e = logs.for_each(log_tree_key(1, 0), log_tree_key(UINT64_MAX, UINT64_MAX), [&](const Item& it) {
-      if (it.key.type != kTypeLogTree) return true;
-      LogTreeValue v;
-      if (it.deletion || !decode_log_tree(it.value, &v)) {
-        bad = true;
-        return false;
-      }
-      if (v.root.height) trees.push_back(std::make_unique<Btree>(*cache_, meta_->btree_allocator(), v.root, forest));
-      return true;
-    });
+    std::shared_ptr<const StableLogTrees> logs;
+    sim::Errno e = load_log_trees(roots.logs_root, &logs);
     std::vector<Item> live;
-    if (!e && !bad) {
+    if (!e) {
+      const BtreeConfig forest = forest_btree_config(btree_fill_);
+      std::vector<Btree> trees;
+      trees.reserve(logs->trees.size() + 1);
+      for (const StableLogTrees::Tree& t : logs->trees) {
+        if (lock && !t.bloom.may_contain(*lock)) {
+          ++stats_.log_trees_skipped;
+          continue;
+        }
+        ++stats_.log_trees_read;
+        trees.emplace_back(*cache_, meta_->btree_allocator(), t.root, forest);
+      }
+      trees.emplace_back(*cache_, meta_->btree_allocator(), roots.fs_root, forest);
       std::vector<Btree*> all;
-      for (auto& t : trees) all.push_back(t.get());
-      Btree fs_tree(*cache_, meta_->btree_allocator(), roots.fs_root, forest);
-      all.push_back(&fs_tree);
+      for (Btree& t : trees) all.push_back(&t);
       Forest f;
       f.set_trees(std::move(all));
       e = f.read_range(first, last, &live);
@@ -158,7 +201,6 @@ sim::Errno Mount::read_stable(const Key& first, const Key& last, std::vector<Ite
       ++stats_.stale_retries;
       continue;
     }
-    if (bad) return EIO;
     if (e) return e;
     *out = std::move(live);
     return 0;
@@ -235,8 +277,18 @@ sim::Errno Mount::commit_locked(bool force) {
 sim::Errno Mount::do_commit() {
   LogTreeValue& v = rec_.value;
   uint64_t added = 0, max_seq = v.max_seq;
+  // Every item's lock goes into the tree's bloom, or readers of that lock skip the tree.
+  const bool bloom_skips_deletions = cfg_.bugs.has(Bug::kBloomSkipsDeletions);
+  std::optional<Key> last_lock;
+  auto add_lock = [&](const Item& it) {
+    if (it.deletion && bloom_skips_deletions) return;  // BUG (planted)
+    const Key lock = lock_key_for_item(it.key);
+    if (lock == last_lock) return;  // items come in key order: runs share a lock
+    v.bloom.add(lock);
+    last_lock = lock;
+  };
   sim::Errno e = items_.write_dirty(*log_tree_, v.get_trans_seq, &added, &max_seq,
-                                    cfg_.bugs.has(Bug::kItemSeqIgnoresWriteSeq));
+                                    cfg_.bugs.has(Bug::kItemSeqIgnoresWriteSeq), add_lock);
   if (e) return e;
   if (log_tree_->root() != v.root) {
     v.root = log_tree_->root();

@@ -71,6 +71,8 @@ struct MountStats {
   uint64_t ops_committing = 0;
   uint64_t populates = 0;       // lock ranges read from the forest
   uint64_t stale_retries = 0;   // reads that met a reused block and re-read the roots
+  uint64_t log_trees_read = 0;     // log trees read by populates
+  uint64_t log_trees_skipped = 0;  // log trees a populate skipped: their bloom lacks its lock
 };
 
 class Mount {
@@ -145,6 +147,17 @@ class Mount {
   sim::Errno commit_locked(bool force);  // commit_mu_ held
   sim::Errno do_commit();
   sim::Errno populate(const LockRange& range);
+  // The non-empty log trees of a stable logs root, read once per root (every populate needs
+  // them): what the roots name never changes, so the list is shared until the roots move on.
+  struct StableLogTrees {
+    struct Tree {
+      BtreeRoot root;
+      LockBloom bloom;
+    };
+    BtreeRoot logs_root;
+    std::vector<Tree> trees;  // in key order
+  };
+  sim::Errno load_log_trees(const BtreeRoot& logs_root, std::shared_ptr<const StableLogTrees>* out);
   void on_push(const proto::Header& h, proto::Bytes data);
   void timer_loop();
   uint64_t commit_cost(size_t items) const;
@@ -161,6 +174,7 @@ class Mount {
   std::unique_ptr<BitmapAlloc> data_freed_;
   std::unique_ptr<Btree> log_tree_;
   proto::LogTrees rec_;  // the open transaction's record, as the server gave it
+  std::shared_ptr<const StableLogTrees> stable_logs_;  // the last list read
   uint32_t btree_fill_ = 0;
   uint64_t block_seq_ = 0;
   ItemCache items_;

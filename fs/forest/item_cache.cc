@@ -98,7 +98,7 @@ bool ItemCache::dirty_in(const Key& first, const Key& last) const {
 }
 
 sim::Errno ItemCache::write_dirty(Btree& log, uint64_t trans_seq, uint64_t* added, uint64_t* max_seq,
-                                  bool ignore_write_seq) const {
+                                  bool ignore_write_seq, const std::function<void(const Item&)>& on_write) const {
   *added = 0;
   std::vector<Item> items;
   items.reserve(dirty_);
@@ -108,6 +108,7 @@ sim::Errno ItemCache::write_dirty(Btree& log, uint64_t trans_seq, uint64_t* adde
     const uint64_t seq = ignore_write_seq ? trans_seq : std::max(trans_seq, e.write_seq);  // BUG (planted) when ignored
     *max_seq = std::max(*max_seq, seq);
     items.push_back(Item{key, seq, e.deleted, e.deleted ? std::vector<uint8_t>{} : e.value});
+    if (on_write) on_write(items.back());
   }
   // A run of keys per leaf, each leaf copied once.
   for (size_t i = 0; i < items.size();) {

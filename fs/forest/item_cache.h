@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <vector>
 
@@ -53,8 +54,10 @@ class ItemCache {
   bool dirty_in(const Key& first, const Key& last) const;
   // *added: keys the log tree did not hold before; *max_seq: the highest seq written (or
   // unchanged when nothing was). ignore_write_seq plants bug item_seq_ignores_write_seq.
+  // on_write (if set) sees every item written, before it is (the mount's lock bloom).
   sim::Errno write_dirty(Btree& log, uint64_t trans_seq, uint64_t* added, uint64_t* max_seq,
-                         bool ignore_write_seq = false) const;
+                         bool ignore_write_seq = false,
+                         const std::function<void(const Item&)>& on_write = {}) const;
   void clear_dirty();
 
   size_t cached_items() const { return entries_.size(); }

@@ -142,7 +142,7 @@ sim::Errno block_check_errno(BlockCheck c) {
 // One line per encoded field, in encoding order: "<struct> <field> <type>". Types are u8, u32,
 // u64 (little-endian) or another struct named here. Change this whenever an encoder changes.
 const std::string_view kFormatDescription =
-    "simfs metadata format 2\n"
+    "simfs metadata format 3\n"
     "block_size 4096\n"
     "super_blkno 1\n"
     "quorum_blknos 2..16\n"
@@ -196,7 +196,9 @@ const std::string_view kFormatDescription =
     "log_tree_item (logs tree) key {4, rid, 10, nr, 0}: root btree_root, item_count u64, max_seq u64, "
     "flags u8 (bit 0 finalized), merge_next key, meta_avail alloc_list_head, meta_freed alloc_list_head, "
     "data_avail alloc_root, data_freed alloc_root, get_trans_seq u64, commit_trans_seq u64, finalize_seq u64, "
-    "first_seq u64, inode_delta u64 (two's complement)\n"
+    "first_seq u64, inode_delta u64 (two's complement), bloom 8 x u64\n"
+    "lock_bloom 512 bits (bit b: word b/64, bit b%64), 3 bits per lock key: bits 16i..16i+15 of "
+    "splitmix64 chain of (zone<<8|type, ino, first, second), mod 512, i = 0..2\n"
     "merge_status_item (logs tree) key {4, 0, 12, 0, 0}: input_seq u64, next key\n"
     "mounted_client_item (clients tree) key {5, rid, 11, 0, 0}: node u32, flags u64 (bit 0 voter)\n"
     "log_tree items: a later seq wins over the fs tree and other log trees; deletion items hide keys\n"

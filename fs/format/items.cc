@@ -188,6 +188,7 @@ std::vector<uint8_t> encode_log_tree(const LogTreeValue& v) {
   w.u64(v.finalize_seq);
   w.u64(v.first_seq);
   w.u64(static_cast<uint64_t>(v.inode_delta));
+  encode_lock_bloom(w, v.bloom);
   return out;
 }
 
@@ -199,7 +200,7 @@ bool list_sane(const AllocListHead& h) {
 }  // namespace
 
 bool decode_log_tree(std::span<const uint8_t> v, LogTreeValue* out) {
-  constexpr size_t kBytes = kBtreeRootBytes + 8 + 8 + 1 + kKeyBytes + 2 * kAllocListHeadBytes + 2 * kAllocRootBytes + 5 * 8;
+  constexpr size_t kBytes = kBtreeRootBytes + 8 + 8 + 1 + kKeyBytes + 2 * kAllocListHeadBytes + 2 * kAllocRootBytes + 5 * 8 + kLockBloomBytes;
   if (v.size() != kBytes) return false;
   sim::ByteReader r(v);
   LogTreeValue t;
@@ -218,6 +219,7 @@ bool decode_log_tree(std::span<const uint8_t> v, LogTreeValue* out) {
   t.finalize_seq = r.u64();
   t.first_seq = r.u64();
   t.inode_delta = static_cast<int64_t>(r.u64());
+  t.bloom = decode_lock_bloom(r);
   const bool empty = t.root.height == 0;
   if (!(r.ok() && flags <= 1 && root_sane(t.root) && empty == (t.item_count == 0) && list_sane(t.meta_avail) &&
         list_sane(t.meta_freed) && root_sane(t.data_avail.root) && root_sane(t.data_freed.root) &&

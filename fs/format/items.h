@@ -19,6 +19,7 @@
 
 #include "fs/format/format.h"
 #include "fs/format/key.h"
+#include "fs/format/lock_bloom.h"
 
 namespace simfs::fs {
 
@@ -182,6 +183,8 @@ struct LogTreeValue {
   uint64_t finalize_seq = 0;  // the server seq when it was finalized (0: open)
   uint64_t first_seq = 0;     // the get_trans_seq of its first transaction: no item seq is lower
   int64_t inode_delta = 0;    // inodes created minus deleted by its transactions
+  // The locks of its items (the mounts add them at commit): readers skip trees without theirs.
+  LockBloom bloom;
   bool operator==(const LogTreeValue&) const = default;
 };
 std::vector<uint8_t> encode_log_tree(const LogTreeValue& v);

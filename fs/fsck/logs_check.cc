@@ -7,10 +7,13 @@
 // tree and the log trees. A finalized tree's items below its merge position must already be in
 // the fs tree, since merging erases them from the log tree only after writing them there.
 //
-// Reports: logs.bad_record, logs.order, logs.merge_next, logs.seq, logs.count, logs.unmerged,
-// item.deletion, and what walk_tree reports for each tree (tree_walk.cc).
+// Reports: logs.bad_record, logs.order, logs.merge_next, logs.seq, logs.count, logs.bloom,
+// logs.unmerged, item.deletion, and what walk_tree reports for each tree (tree_walk.cc).
 #include <algorithm>
 #include <map>
+#include <set>
+
+#include "fs/lock/lock_keys.h"
 
 #include "fs/fsck/checkers.h"
 
@@ -51,6 +54,17 @@ LogWalk walk_log_tree(FsckContext& cx, const Key& k, const LogTreeValue& v) {
   if (max_seq != v.max_seq) {
     cx.add("logs.seq", v.root.ref.blkno, k,
            lw.walk.name + "'s newest item has seq " + num(max_seq) + ", its record says " + num(v.max_seq));
+  }
+  // Readers skip a log tree whose bloom lacks their lock: an item under a lock the bloom does
+  // not name is invisible to every populate of that lock. One finding per lock.
+  std::set<Key> missing;
+  for (const Item& it : lw.walk.items) {
+    if (it.key.zone != kZoneFs && it.key.zone != kZoneOrphan) continue;
+    const Key lock = lock_key_for_item(it.key);
+    if (v.bloom.may_contain(lock) || !missing.insert(lock).second) continue;
+    cx.add("logs.bloom", v.root.ref.blkno, it.key,
+           lw.walk.name + " holds " + (it.deletion ? "a deletion" : "an item") + " under lock " + key_string(lock) +
+               " that its record's bloom does not name");
   }
   return lw;
 }

@@ -181,20 +181,21 @@ std::string LockServerCore::check() const {
   if (grants_during_recovery_) return std::to_string(grants_during_recovery_) + " grants issued during recovery";
   if (!write_seq_violation_.empty()) return write_seq_violation_;
   for (const auto& [lock, s] : locks_) {
-    const std::string where = "lock " + key_string(lock) + ": ";
-    if (s.empty()) return where + "kept with no entries";
+    // Formatted only for a report: this runs for every lock, many times a run.
+    auto where = [&lock] { return "lock " + key_string(lock) + ": "; };
+    if (s.empty()) return where() + "kept with no entries";
     std::vector<const LockEntry*> holders;
     for (const LockEntry& e : s.granted) holders.push_back(&e);
     for (const LockEntry& e : s.invalidated) holders.push_back(&e);
     for (size_t i = 0; i < holders.size(); ++i) {
       const LockEntry& a = *holders[i];
-      if (a.mode == LockMode::kNull) return where + "rid " + std::to_string(a.rid) + " holds null";
+      if (a.mode == LockMode::kNull) return where() + "rid " + std::to_string(a.rid) + " holds null";
       for (size_t j = i + 1; j < holders.size(); ++j) {
         const LockEntry& b = *holders[j];
-        if (a.rid == b.rid) return where + "rid " + std::to_string(a.rid) + " holds it twice";
+        if (a.rid == b.rid) return where() + "rid " + std::to_string(a.rid) + " holds it twice";
         if (!lock_grant_compatible(a.rid, a.mode, b.rid, b.mode) ||
             !lock_grant_compatible(b.rid, b.mode, a.rid, a.mode)) {
-          return where + "rid " + std::to_string(a.rid) + " holds " + lock_mode_name(a.mode) + " while rid " +
+          return where() + "rid " + std::to_string(a.rid) + " holds " + lock_mode_name(a.mode) + " while rid " +
                  std::to_string(b.rid) + " holds " + lock_mode_name(b.mode);
         }
       }
@@ -202,12 +203,12 @@ std::string LockServerCore::check() const {
     for (size_t i = 0; i < s.requested.size(); ++i) {
       for (size_t j = i + 1; j < s.requested.size(); ++j) {
         if (s.requested[i].rid == s.requested[j].rid) {
-          return where + "rid " + std::to_string(s.requested[i].rid) + " requested it twice";
+          return where() + "rid " + std::to_string(s.requested[i].rid) + " requested it twice";
         }
       }
     }
     if (recovering_.empty() && !s.requested.empty() && s.invalidated.empty()) {
-      return where + "requests wait with no invalidation outstanding";
+      return where() + "requests wait with no invalidation outstanding";
     }
   }
   return "";

@@ -212,6 +212,7 @@ sim::Errno Server::commit_log_trees(uint64_t rid, const proto::LogTrees& in) {
   r.v.data_avail = c.data_avail;
   r.v.data_freed = c.data_freed;
   r.v.inode_delta = c.inode_delta;
+  r.v.bloom.merge_from(c.bloom);  // never loses a bit: a reader skipping the tree would miss items
   r.v.commit_trans_seq = r.v.get_trans_seq;
   if (sim::Errno e = put_record(r, true)) return e;
   open_trans_.erase(rid);

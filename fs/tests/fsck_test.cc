@@ -951,6 +951,19 @@ TEST(Fsck, LogTreeRecordThatDisagreesWithItsTree) {
   EXPECT_FALSE(r.notes.empty()) << "namespace checks need every log tree";
 }
 
+TEST(Fsck, LogTreeItemUnderALockItsBloomDoesNotName) {
+  auto [im, logs, status] = log_images();
+  ASSERT_GE(logs.size(), 2u);
+  EXPECT_TRUE(im.check().clean());
+  // An empty bloom names no lock: every item of the tree is one that readers would skip.
+  Images a = im;
+  const LogRecord victim = logs.back();
+  ASSERT_GT(victim.v.item_count, 0u);
+  change_log_record(a, victim, [](LogTreeValue& v) { v.bloom = LockBloom{}; });
+  FsckReport r = a.check();
+  EXPECT_TRUE(r.has("logs.bloom")) << format_report(r);
+}
+
 TEST(Fsck, OlderLogTreeStillOpen) {
   auto [im, logs, status] = log_images();
   ASSERT_GE(logs.size(), 2u);

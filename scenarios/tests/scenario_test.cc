@@ -162,11 +162,13 @@ const PlantedBug kPlantedBugRows[] = {
     PlantedBug{"cluster_smoke", "farewell_keeps_locks", "lock.departed"},
     PlantedBug{"cluster_smoke", "invalidate_no_wakeup", "fs.liveness"},
     PlantedBug{"cluster_smoke", "leak_on_delete", "fs.fsck"},
+    PlantedBug{"cluster_smoke", "bloom_skips_deletions", "fs.fsck|fs.op_result|fs.state"},
     PlantedBug{"cluster_smoke", "truncate_no_reserve", "fs.enospc", kClusterSmallDisk},
     PlantedBug{"multi_mount", "invalidate_keeps_mode", "lock.compatible|fs.op_result|fs.state"},
     PlantedBug{"multi_mount", "farewell_keeps_locks", "lock.departed"},
     PlantedBug{"multi_mount", "invalidate_no_wakeup", "fs.liveness"},
     PlantedBug{"multi_mount", "leak_on_delete", "fs.fsck"},
+    PlantedBug{"multi_mount", "bloom_skips_deletions", "fs.fsck|fs.op_result|fs.state"},
     PlantedBug{"multi_mount", "truncate_no_reserve", "fs.enospc", kClusterSmallDisk}};
 
 // Every invariant a scenario declares must be shown to fire in that scenario: by a run whose

@@ -307,12 +307,16 @@ TEST(Btree, CommittedTreeIsNeverModified) {
 
 // Each op is one random u64 so RapidCheck can shrink the sequence and each op independently.
 // A small key space makes inserts collide and updates and erases hit.
-std::string run_ops(World& w, const std::vector<uint64_t>& ops) {
+// `config` and `value_len(x)` set the shape: small blocks with tiny values, or the forest's
+// real fill with values a few to a block (the logs tree's records).
+std::string run_ops(World& w, const std::vector<uint64_t>& ops, BtreeConfig config = small_config(),
+                    size_t value_len_max = 16) {
   std::string failure;
+  const size_t len_mod = value_len_max + 1;
   w.run([&] {
     BlockCache c(*w.h, kFsid, 96);  // small: committed blocks get evicted and re-read
     TestAlloc a;
-    Btree t(c, a.fns(), {}, small_config());
+    Btree t(c, a.fns(), {}, config);
     std::map<Key, Item> model;
     uint64_t super_seq = 0;
     auto fail = [&](size_t n, const std::string& what) { failure = "op " + std::to_string(n) + ": " + what; };
@@ -320,7 +324,7 @@ std::string run_ops(World& w, const std::vector<uint64_t>& ops) {
       uint64_t x = ops[n];
       uint64_t kind = x % 32;
       Key k = key((x >> 5) % 16, (x >> 9) % 32);
-      uint8_t len = static_cast<uint8_t>((x >> 14) % 17);
+      const size_t len = (x >> 14) % len_mod;
       Item it = item(k, static_cast<uint8_t>(x >> 20), len, x >> 40);
       it.deletion = ((x >> 28) & 1) != 0;
       Item got;
@@ -331,7 +335,7 @@ std::string run_ops(World& w, const std::vector<uint64_t>& ops) {
         const uint64_t step = (x >> 34) % 3 + 1;
         for (uint64_t idx = ((x >> 5) % 16) * 32 + (x >> 9) % 32, j = 0; idx < 16 * 32 && j < 1 + (x >> 30) % 12;
              idx += step, ++j) {
-          Item r = item(key(idx / 32, idx % 32), static_cast<uint8_t>(x >> 20), (len + j) % 17, (x >> 40) + j);
+          Item r = item(key(idx / 32, idx % 32), static_cast<uint8_t>(x >> 20), (len + j) % len_mod, (x >> 40) + j);
           r.deletion = ((x >> 28) & 1) != 0;
           run.push_back(r);
         }
@@ -406,6 +410,19 @@ RC_GTEST_PROP(BtreeModel, RandomOperationsMatchAMap, ()) {
   const auto ops = *rc::gen::container<std::vector<uint64_t>>(count, rc::gen::arbitrary<uint64_t>());
   World w(11);
   std::string failure = run_ops(w, ops);
+  RC_ASSERT(failure == "");
+}
+
+// The forest's smallest fill (kBtreeFillMin) with values up to the largest allowed: a block
+// holds one to a few items, so single-item leaves and wide parents are common.
+RC_GTEST_PROP(BtreeModel, RandomOperationsWithLargeValuesMatchAMap, ()) {
+  const auto count = *rc::gen::inRange<size_t>(200, 1500);
+  const auto ops = *rc::gen::container<std::vector<uint64_t>>(count, rc::gen::arbitrary<uint64_t>());
+  const auto value_max = *rc::gen::element<size_t>(240, 300, 400, kBtreeValueBytesMax);
+  BtreeConfig config;
+  config.entries_bytes_max = kBtreeFillMin;
+  World w(12);
+  std::string failure = run_ops(w, ops, config, value_max);
   RC_ASSERT(failure == "");
 }
 

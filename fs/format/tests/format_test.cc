@@ -261,8 +261,9 @@ TEST(Format, HashIsPinned) {
   // keep readable yet; later changes must bump kFormatVersion if old images matter), and again
   // when the log tree record joined it, and when the super gained btree_fill. Format 2: the
   // cluster (the mounted-clients tree and server term in the super; mounts' allocators and
-  // transaction seqs in their log tree records; the merge status).
-  EXPECT_EQ(format_hash(), 0x0884b3e9816eda80ull);
+  // transaction seqs in their log tree records; the merge status). Format 3: each log tree
+  // record carries the lock bloom of its items.
+  EXPECT_EQ(format_hash(), 0x951dad0066075cd0ull);
   EXPECT_NE(kFormatDescription.find("super server_meta_freed[2] alloc_list_head"), std::string_view::npos);
   EXPECT_NE(kFormatDescription.find("btree_leaf_item"), std::string_view::npos);
 }
