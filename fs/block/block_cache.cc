@@ -13,7 +13,7 @@ sim::Errno read_super(sim::DiskHandle& disk, std::optional<uint64_t> fsid, Super
 }
 
 BlockCache::BlockCache(sim::DiskHandle& disk, uint64_t fsid, size_t capacity_blocks)
-    : disk_(disk), fsid_(fsid), capacity_blocks_(capacity_blocks) {
+    : disk_(disk), fsid_(fsid), capacity_blocks_(capacity_blocks), slots_(disk.block_count()) {
   // One metadata block is one device block; a mismatch is a configuration bug.
   FS_ASSERT(disk.block_size() == kBlockSize);
   FS_ASSERT(capacity_blocks > 0);
@@ -39,21 +39,25 @@ void BlockCache::touch(CachedBlock& b) {
 }
 
 void BlockCache::insert(const BlockPtr& b) {
-  auto [it, fresh] = blocks_.try_emplace(b->ref.blkno, b);
-  if (!fresh) {
+  BlockPtr* s = slot(b->ref.blkno);
+  FS_ASSERT(s);  // read() and create() only cache blocks of the device
+  if (*s) {
     // Replaces a clean copy of another version (create() never replaces a dirty block).
-    FS_ASSERT(!it->second->dirty);
-    lru_unlink(*it->second);
-    it->second = b;
+    FS_ASSERT(!(*s)->dirty);
+    lru_unlink(**s);
+  } else {
+    ++cached_;
   }
+  *s = b;
   lru_append(*b);
   if (b->dirty) dirty_.insert(b->ref.blkno);
 }
 
-std::map<uint64_t, BlockPtr>::iterator BlockCache::erase(std::map<uint64_t, BlockPtr>::iterator it) {
-  lru_unlink(*it->second);
-  if (it->second->dirty) dirty_.erase(it->first);
-  return blocks_.erase(it);
+void BlockCache::erase(BlockPtr* s) {
+  lru_unlink(**s);
+  if ((*s)->dirty) dirty_.erase((*s)->ref.blkno);
+  s->reset();
+  --cached_;
 }
 
 void BlockCache::set_dirty(CachedBlock& b, bool dirty) {
@@ -85,18 +89,18 @@ sim::Errno BlockCache::read(BlockRef ref, BlockMagic magic, BlockPtr* out, bool 
   FS_ASSERT(!ref.empty());
   auto stale = [&] { return note_stale(ref) ? EIO : ESTALE; };
 
-  if (auto it = blocks_.find(ref.blkno); it != blocks_.end()) {
-    CachedBlock& b = *it->second;
+  if (BlockPtr* s = slot(ref.blkno); s && *s) {
+    CachedBlock& b = **s;
     if (b.ref == ref && b.magic == magic) {
       touch(b);
       if (want_payload) encode_if_stale(b);
-      *out = it->second;
+      *out = *s;
       return sim::kOk;
     }
     // Our own dirty block is the newest version there is: the caller's ref is the stale one.
     if (b.dirty) return stale();
     // A clean copy of another version: someone may have rewritten the block; look again.
-    erase(it);
+    erase(s);
   }
 
   std::vector<uint8_t> buf(kBlockSize);
@@ -106,15 +110,15 @@ sim::Errno BlockCache::read(BlockRef ref, BlockMagic magic, BlockPtr* out, bool 
   stale_.erase(ref.blkno);
 
   // The read parked: another task may have cached or dirtied the block meanwhile.
-  if (auto it = blocks_.find(ref.blkno); it != blocks_.end()) {
-    if (it->second->ref == ref && it->second->magic == magic) {
-      touch(*it->second);
-      if (want_payload) encode_if_stale(*it->second);
-      *out = it->second;
+  if (BlockPtr* s = slot(ref.blkno); s && *s) {
+    if ((*s)->ref == ref && (*s)->magic == magic) {
+      touch(**s);
+      if (want_payload) encode_if_stale(**s);
+      *out = *s;
       return sim::kOk;
     }
-    if (it->second->dirty) return stale();
-    erase(it);
+    if ((*s)->dirty) return stale();
+    erase(s);
   }
   auto b = std::make_shared<CachedBlock>();
   b->ref = ref;
@@ -130,8 +134,8 @@ BlockPtr BlockCache::create(BlockRef ref, BlockMagic magic) {
   FS_ASSERT(!ref.empty());
   // Overwriting a dirty block at the same blkno would lose its changes: the allocator must
   // never hand out a block that is dirty in this transaction.
-  auto it = blocks_.find(ref.blkno);
-  FS_ASSERT(it == blocks_.end() || !it->second->dirty);
+  BlockPtr* s = slot(ref.blkno);
+  FS_ASSERT(s && (!*s || !(*s)->dirty));
   auto b = std::make_shared<CachedBlock>();
   b->ref = ref;
   b->magic = magic;
@@ -145,9 +149,9 @@ BlockPtr BlockCache::create(BlockRef ref, BlockMagic magic) {
 }
 
 void BlockCache::mark_dirty(const BlockPtr& b) {
-  auto it = blocks_.find(b->ref.blkno);
   // Only a block this cache still holds can be written back.
-  FS_ASSERT(it != blocks_.end() && it->second == b);
+  BlockPtr* s = slot(b->ref.blkno);
+  FS_ASSERT(s && *s == b);
   set_dirty(*b, true);
   ++b->dirty_gen;
   touch(*b);
@@ -157,32 +161,31 @@ void BlockCache::evict_if_over_capacity() {
   // Least recently used first, skipping the blocks that cannot go (dirty: the only copy;
   // shared: in use). Those are few and recent, so the walk is short.
   CachedBlock* lru = lru_head_;
-  while (blocks_.size() > capacity_blocks_) {
-    auto it = blocks_.end();
+  while (cached_ > capacity_blocks_) {
+    BlockPtr* s = nullptr;
     for (; lru; lru = lru->lru_next) {
-      it = blocks_.find(lru->ref.blkno);
-      if (!it->second->dirty && it->second.use_count() == 1) break;
+      s = slot(lru->ref.blkno);
+      if (!(*s)->dirty && s->use_count() == 1) break;
     }
     if (!lru) return;  // everything pinned: over capacity until writeback
     lru = lru->lru_next;
-    erase(it);
+    erase(s);
   }
 }
 
 void BlockCache::drop_clean() {
-  for (auto it = blocks_.begin(); it != blocks_.end();) {
-    if (!it->second->dirty) {
-      it = erase(it);
-    } else {
-      ++it;
-    }
+  // Along the LRU list, which holds exactly the cached blocks (the slots are the whole device).
+  for (CachedBlock* b = lru_head_; b;) {
+    CachedBlock* next = b->lru_next;
+    if (!b->dirty) erase(slot(b->ref.blkno));
+    b = next;
   }
 }
 
 bool BlockCache::forget(uint64_t blkno) {
-  auto it = blocks_.find(blkno);
-  if (it == blocks_.end()) return false;
-  erase(it);
+  BlockPtr* s = slot(blkno);
+  if (!s || !*s) return false;
+  erase(s);
   return true;
 }
 
@@ -203,7 +206,7 @@ sim::Errno BlockCache::write_all(const SuperBlock* super) {
   std::vector<Written> written;
   written.reserve(dirty_.size());
   for (uint64_t blkno : dirty_) {
-    const BlockPtr& b = blocks_.find(blkno)->second;
+    const BlockPtr& b = *slot(blkno);
     written.push_back({b, b->dirty_gen});
   }
   for (Written& w : written) {
@@ -229,8 +232,8 @@ sim::Errno BlockCache::write_all(const SuperBlock* super) {
     // Modified again during the writeback: stays dirty for the next one.
     // A block forgotten meanwhile is no longer ours to mark.
     if (w.block->dirty_gen == w.gen) {
-      auto it = blocks_.find(w.block->ref.blkno);
-      if (it != blocks_.end() && it->second == w.block) {
+      BlockPtr* s = slot(w.block->ref.blkno);
+      if (*s == w.block) {
         set_dirty(*w.block, false);
       } else {
         w.block->dirty = false;

@@ -21,13 +21,11 @@ void ItemCache::populate(const Key& first, const Key& last, std::vector<Item> li
 }
 
 void ItemCache::drop(const Key& first, const Key& last) {
-  for (auto r = ranges_.begin(); r != ranges_.end();) {
-    if (r->second < first || r->first > last) {
-      ++r;
-    } else {
-      r = ranges_.erase(r);
-    }
-  }
+  // Ranges are disjoint and sorted: the overlapping ones are a run starting at the last range
+  // that begins at or before `first` (if it reaches it) or the first one after.
+  auto r = ranges_.upper_bound(first);
+  if (r != ranges_.begin() && std::prev(r)->second >= first) --r;
+  while (r != ranges_.end() && r->first <= last) r = ranges_.erase(r);
   for (auto it = entries_.lower_bound(first); it != entries_.end() && it->first <= last;) {
     if (it->second.dirty) {
       ++it;  // only a planted bug drops a range it wrote into before committing
@@ -65,7 +63,7 @@ void ItemCache::put(const Key& key, std::vector<uint8_t> value, uint64_t write_s
   Entry& e = it->second;
   // A key new to a cached range is not in the forest; a blind write cannot know.
   if (inserted) e.persistent = !covered(key);
-  if (!e.dirty) ++dirty_;
+  if (!e.dirty) dirty_keys_.insert(key);
   dirty_bytes_ += value.size() + kKeyBytes;
   ++mods_;
   e.value = std::move(value);
@@ -82,7 +80,7 @@ void ItemCache::del(const Key& key, uint64_t write_seq) {
     it->second.persistent = true;  // blind: it may exist
   }
   Entry& e = it->second;
-  if (!e.dirty) ++dirty_;
+  if (!e.dirty) dirty_keys_.insert(key);
   dirty_bytes_ += kKeyBytes;
   ++mods_;
   e.value.clear();
@@ -92,18 +90,17 @@ void ItemCache::del(const Key& key, uint64_t write_seq) {
 }
 
 bool ItemCache::dirty_in(const Key& first, const Key& last) const {
-  for (auto it = entries_.lower_bound(first); it != entries_.end() && it->first <= last; ++it)
-    if (it->second.dirty) return true;
-  return false;
+  auto it = dirty_keys_.lower_bound(first);
+  return it != dirty_keys_.end() && *it <= last;
 }
 
 sim::Errno ItemCache::write_dirty(Btree& log, uint64_t trans_seq, uint64_t* added, uint64_t* max_seq,
                                   bool ignore_write_seq, const std::function<void(const Item&)>& on_write) const {
   *added = 0;
   std::vector<Item> items;
-  items.reserve(dirty_);
-  for (const auto& [key, e] : entries_) {
-    if (!e.dirty) continue;
+  items.reserve(dirty_keys_.size());
+  for (const Key& key : dirty_keys_) {
+    const Entry& e = entries_.at(key);
     if (e.deleted && !e.persistent) continue;  // nothing durable to hide
     const uint64_t seq = ignore_write_seq ? trans_seq : std::max(trans_seq, e.write_seq);  // BUG (planted) when ignored
     *max_seq = std::max(*max_seq, seq);
@@ -122,22 +119,18 @@ sim::Errno ItemCache::write_dirty(Btree& log, uint64_t trans_seq, uint64_t* adde
 }
 
 void ItemCache::clear_dirty() {
-  for (auto it = entries_.begin(); it != entries_.end();) {
+  for (const Key& key : dirty_keys_) {
+    auto it = entries_.find(key);
     Entry& e = it->second;
-    if (!e.dirty) {
-      ++it;
-      continue;
-    }
     e.dirty = false;
     // Deleted, or written blind outside what we may read: nothing to keep cached.
-    if (e.deleted || !covered(it->first)) {
-      it = entries_.erase(it);
+    if (e.deleted || !covered(key)) {
+      entries_.erase(it);
       continue;
     }
     e.persistent = true;
-    ++it;
   }
-  dirty_ = 0;
+  dirty_keys_.clear();
   dirty_bytes_ = 0;
 }
 

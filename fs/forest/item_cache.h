@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <vector>
 
 #include "fs/btree/btree.h"
@@ -47,7 +48,7 @@ class ItemCache {
   void del(const Key& key, uint64_t write_seq = 0);
 
   // ---- commit ----
-  size_t dirty_count() const { return dirty_; }
+  size_t dirty_count() const { return dirty_keys_.size(); }
   size_t dirty_bytes() const { return dirty_bytes_; }
   // Bumped by every put/del: lets an operation tell whether it changed anything.
   uint64_t mods() const { return mods_; }
@@ -73,7 +74,9 @@ class ItemCache {
   };
   std::map<Key, Entry> entries_;
   std::map<Key, Key> ranges_;  // first -> last, disjoint
-  size_t dirty_ = 0;
+  // The keys of the dirty entries: a commit visits these, not the whole cache (which holds
+  // every item of every lock this mount has cached).
+  std::set<Key> dirty_keys_;
   size_t dirty_bytes_ = 0;
   uint64_t mods_ = 0;
 };
