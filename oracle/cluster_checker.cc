@@ -70,7 +70,10 @@ ClusterVerdict ClusterChecker::run(uint64_t rid, simfs::fs::Vfs& vfs, simfs::fs:
     }
   }
   (void)stopped;
-  Entry e{rid, client_of(rid), r, got, mount.trans_seq(), false};
+  // The transaction the operation's changes are in: the mount may have committed it on the
+  // way out (dirty-item limit) and be in the next one already.
+  const uint64_t held = vfs.held_trans_seq();
+  Entry e{rid, client_of(rid), r, got, held ? held : mount.trans_seq(), false};
   if (std::string f = replay(model_, e); !f.empty()) return {"fs.op_result", f};
   if (r.op.kind % FsOp::kKinds == FsOp::kOpen && got.err == 0) open_[rid].push_back(r.file);
   if (r.op.kind % FsOp::kKinds == FsOp::kClose && got.err == 0) {

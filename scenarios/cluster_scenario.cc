@@ -15,6 +15,7 @@
 // check) and the modes the mounts hold are pairwise compatible; at the end, after the faults
 // heal, every mount reads the whole namespace and must see exactly the model (every other
 // mount's synced writes among it), every mount unmounts, and fsck finds the images clean.
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,6 +25,7 @@
 #include "fs/lock/lock_mode.h"
 #include "fs/server/mkfs.h"
 #include "oracle/cluster_checker.h"
+#include "scenarios/cluster_scenario.h"
 #include "scenarios/nemesis.h"
 #include "scenarios/scenario.h"
 #include "sim/block_device.h"
@@ -90,6 +92,7 @@ class ClusterScenario final : public Scenario {
   bool faults_;
   int mounts_;
   int tasks_;
+  std::vector<FsOp::Kind> ops_;  // the kinds the workload draws from, in kind order
   sim::Time workload_end_;
   sim::Simulation* sim_ = nullptr;
   std::unique_ptr<sim::BlockDevice> meta_, data_;
@@ -106,6 +109,11 @@ ClusterScenario::ClusterScenario(const ScenarioOptions& o, bool faults)
     : bug_(o.bug), bugs_(fs::BugSet::from_name(o.bug)), params_(o.params), faults_(faults),
       mounts_(static_cast<int>(o.params.integer("mounts"))), tasks_(static_cast<int>(o.params.integer("tasks_per_mount"))),
       workload_end_(o.params.duration("workload_end")) {
+  const std::vector<std::string>& ops = o.params.list("ops");
+  for (int k = 0; k < FsOp::kKinds; ++k) {
+    const auto kind = static_cast<FsOp::Kind>(k);
+    if (std::find(ops.begin(), ops.end(), FsOp::kind_name(kind)) != ops.end()) ops_.push_back(kind);
+  }
   checker_.allow_eio(faults);
   checker_.allow_enospc(params_.flag("allow_enospc"));
 }
@@ -155,7 +163,8 @@ fs::NodeStackConfig ClusterScenario::stack_config(int node) {
 FsOp ClusterScenario::next_op() {
   sim::Chooser& c = sim_->chooser();
   FsOp op;
-  op.kind = static_cast<FsOp::Kind>(c.choose(kSiteKind, FsOp::kKinds));
+  // With every kind allowed (the default) the index is the kind itself.
+  op.kind = ops_[c.choose(kSiteKind, ops_.size())];
   op.a = static_cast<uint32_t>(c.choose(kSiteArg, 64));
   op.b = static_cast<uint32_t>(c.choose(kSiteArg, 64));
   op.c = static_cast<uint32_t>(c.choose(kSiteArg, 64));
@@ -407,6 +416,16 @@ void ClusterScenario::finish(sim::Simulation& s) {
   s.run(s.now() + 5 * kSecond);
 }
 
+std::string check_ops(const Params& p) {
+  return p.list("ops").empty() ? "at /params/ops: the workload needs at least one operation kind" : "";
+}
+
+std::vector<std::string> all_op_kinds() {
+  std::vector<std::string> v;
+  for (int k = 0; k < FsOp::kKinds; ++k) v.push_back(FsOp::kind_name(static_cast<FsOp::Kind>(k)));
+  return v;
+}
+
 std::vector<ParamSpec> cluster_params(bool faults) {
   std::vector<ParamSpec> ps = {
       count_param("mounts", faults ? 5 : 3, 1, 16, "mounts, one per node (node 0 also runs the server)"),
@@ -423,6 +442,7 @@ std::vector<ParamSpec> cluster_params(bool faults) {
                      "how long the server waits for a lost client (and for recovery after it starts)"),
       duration_param("workload_end", faults ? 6 * kSecond : 2 * kSecond, 1 * kSecond, 600 * kSecond,
                      "operations stop after this, once every mount has done 12 since the faults healed"),
+      enum_list_param("ops", all_op_kinds(), all_op_kinds(), "operation kinds the workload draws from, uniformly"),
   };
   if (faults) {
     for (ParamSpec& p : nemesis_params(kFaultCrash | kFaultPartition | kFaultPause | kFaultDiskErrors, 100 * kMillisecond,
@@ -454,6 +474,17 @@ const std::vector<std::string> kClusterInvariants = {"fs.op_result", "fs.durabil
 
 }  // namespace
 
+std::unique_ptr<Scenario> make_cluster_scenario(const ScenarioOptions& o, bool faults) {
+  return std::make_unique<ClusterScenario>(o, faults);
+}
+std::vector<ParamSpec> cluster_scenario_params(bool faults) { return cluster_params(faults); }
+std::vector<std::string> cluster_scenario_bugs(bool faults) { return cluster_bugs(faults); }
+const std::vector<std::string>& cluster_scenario_invariants() { return kClusterInvariants; }
+std::string check_cluster_params(const Params& p, bool faults) {
+  std::string e = check_ops(p);
+  return e.empty() && faults ? check_fault_window(p) : e;
+}
+
 ScenarioInfo cluster_smoke_scenario_info() {
   return ScenarioInfo{
       "cluster_smoke",
@@ -463,7 +494,7 @@ ScenarioInfo cluster_smoke_scenario_info() {
       cluster_bugs(false),
       [](const ScenarioOptions& o) { return std::make_unique<ClusterScenario>(o, /*faults=*/false); },
       cluster_params(false),
-      [](const Params&) { return std::string(); }};
+      [](const Params& p) { return check_cluster_params(p, false); }};
 }
 
 ScenarioInfo multi_mount_scenario_info() {
@@ -476,7 +507,7 @@ ScenarioInfo multi_mount_scenario_info() {
       cluster_bugs(true),
       [](const ScenarioOptions& o) { return std::make_unique<ClusterScenario>(o, /*faults=*/true); },
       cluster_params(true),
-      [](const Params& p) { return check_fault_window(p); }};
+      [](const Params& p) { return check_cluster_params(p, true); }};
 }
 
 }  // namespace scenarios

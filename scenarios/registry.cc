@@ -10,6 +10,7 @@ ScenarioInfo echo_scenario_info();
 ScenarioInfo single_mount_scenario_info();
 ScenarioInfo cluster_smoke_scenario_info();
 ScenarioInfo multi_mount_scenario_info();
+ScenarioInfo swarm_scenario_info();
 
 const std::vector<ScenarioInfo>& all_scenarios() {
   static const std::vector<ScenarioInfo> all = {
@@ -19,6 +20,7 @@ const std::vector<ScenarioInfo>& all_scenarios() {
       single_mount_scenario_info(),
       cluster_smoke_scenario_info(),
       multi_mount_scenario_info(),
+      swarm_scenario_info(),
   };
   return all;
 }

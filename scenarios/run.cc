@@ -61,6 +61,7 @@ RunReport run_scenario(const RunConfig& cfg) {
   s.trace().set_sink(cfg.trace_out);
   std::unique_ptr<Scenario> scen = info->make(opts);
   scen->setup(s);
+  rep.drawn = scen->drawn();
 
   nlohmann::ordered_json header;
   header["format"] = "simfs-trace";
@@ -71,6 +72,7 @@ RunReport run_scenario(const RunConfig& cfg) {
                    {"params", rep.params},
                    {"tape", cfg.tape != nullptr},
                    {"build", cfg.build_id}};
+  if (!rep.drawn.empty()) header["run"]["drawn"] = rep.drawn;
   nlohmann::ordered_json nodes = nlohmann::ordered_json::array();
   for (int i = 0; i < s.node_count(); ++i) nodes.push_back({{"id", i}, {"name", s.node(i).name()}});
   header["nodes"] = nodes;

@@ -38,6 +38,7 @@ struct RunReport {
   uint64_t seed = 0;
   std::string bug;
   nlohmann::ordered_json params;  // every parameter as the run resolved it (params_to_json)
+  std::string drawn;              // Scenario::drawn(): what setup drew from the seed
   enum class Result { kPass, kFail, kError } result = Result::kPass;
   std::string error;  // for kError: what went wrong in the harness
   uint64_t digest = 0;

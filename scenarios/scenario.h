@@ -39,6 +39,9 @@ class Scenario {
   virtual std::vector<const sim::BlockDevice*> devices() const { return {}; }
   // Messages (stream and datagram) its network carried, for the run's statistics.
   virtual uint64_t messages_sent() const { return 0; }
+  // What the scenario drew from the seed in setup() beyond its parameters (the swarm's cluster
+  // shape and mix), as "name=value ..." for the run's report and trace header; "" if nothing.
+  virtual std::string drawn() const { return ""; }
 };
 
 struct ScenarioInfo {

@@ -4,7 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-scripts/build.sh
+# Only the simfs binary and the libraries it links: the tests, benchmarks and their libraries
+# are for scripts/run-tests.sh, which builds them later in the same build/ (nothing twice).
+scripts/build.sh --target simfs
 args=("$@")
 [[ ${#args[@]} -eq 0 ]] && args=(--runs 1000)
 # The default campaign, runs taken in turn from: five mounts sharing the filesystem under

@@ -322,6 +322,7 @@ int cmd_run(Args& args, const std::string& prog) {
     j["bug"] = rep.bug;
     if (o.target != o.scenario) j["scenario_file"] = o.target;
     j["params"] = rep.params;
+    if (!rep.drawn.empty()) j["drawn"] = rep.drawn;
     j["result"] = scenarios::result_name(rep.result);
     j["digest"] = sim::hex64(rep.digest);
     j["events"] = rep.trace_events;
@@ -346,6 +347,7 @@ int cmd_run(Args& args, const std::string& prog) {
     std::printf("%s seed=%s result=%s digest=%s events=%llu sim=%.3fs wall=%.1fms\n", rep.scenario.c_str(),
                 sim::hex64(rep.seed).c_str(), scenarios::result_name(rep.result), sim::hex64(rep.digest).c_str(),
                 static_cast<unsigned long long>(rep.loop_events), static_cast<double>(rep.sim_ns) / 1e9, wall_ms);
+    if (!rep.drawn.empty()) std::printf("  drawn: %s\n", rep.drawn.c_str());
     for (const auto& v : rep.violations) {
       std::printf("  VIOLATION %s (trace event %llu): %s\n", v.invariant.c_str(),
                   static_cast<unsigned long long>(v.event), v.message.c_str());

@@ -7,6 +7,7 @@
 #include "fs/forest/forest.h"
 #include "fs/lock/lock_keys.h"
 #include "sim/random.h"
+#include "sim/task.h"
 
 namespace simfs::fs {
 
@@ -220,35 +221,62 @@ uint64_t Mount::commit_cost(size_t items) const {
 bool Mount::short_of_space(size_t items, uint64_t data_blocks) const {
   // Data bitmap changes cost metadata blocks too: count them as items.
   const uint64_t need = commit_cost(items_.dirty_count() + items + 2 * (data_blocks / kBitmapRegionBlocks + 2));
-  return meta_->avail_count() < need || data_avail_->free_count() < data_blocks;
+  // Blocks other holders reserved are theirs even before they allocate them.
+  return meta_->avail_count() < need || data_avail_->free_count() < data_blocks + data_reserved_total_;
 }
 
 sim::Errno Mount::hold(size_t items, uint64_t data_blocks, bool deleting) {
   if (failed_) return failed_;
   (void)deleting;
-  if (items || data_blocks) {
-    // Committing gets a refill from the server (and turns this transaction's frees into space
-    // the server can hand out again after the next one).
-    for (int i = 0; i < 2 && short_of_space(items, data_blocks); ++i) {
-      if (sim::Errno e = commit()) return e;
+  // The space check and the reservation happen with no park between them, so two holders
+  // cannot both count the same free blocks (waiting for a commit parks: check again after).
+  for (;;) {
+    if (items || data_blocks) {
+      // Committing gets a refill from the server (and turns this transaction's frees into space
+      // the server can hand out again after the next one).
+      for (int i = 0; i < 2 && short_of_space(items, data_blocks); ++i) {
+        if (sim::Errno e = commit()) return e;
+      }
+      if (short_of_space(items, data_blocks)) return ENOSPC;
     }
-    if (short_of_space(items, data_blocks)) return ENOSPC;
+    if (!committing_) break;
+    while (committing_) hold_waiters_.wait("fs.hold");
+    if (failed_) return failed_;
   }
-  while (committing_) hold_waiters_.wait("fs.hold");
-  if (failed_) return failed_;
   if (stopping_) return EIO;  // unmounting: nothing new goes into the last transaction
   ++holders_;
+  if (data_blocks) {
+    data_reserved_[sim::this_task::id()] += data_blocks;
+    data_reserved_total_ += data_blocks;
+  }
   return 0;
 }
 
 void Mount::release() {
   FS_ASSERT(holders_ > 0);
+  if (auto it = data_reserved_.find(sim::this_task::id()); it != data_reserved_.end()) {
+    data_reserved_total_ -= it->second;  // what it reserved and did not use
+    data_reserved_.erase(it);
+  }
   if (--holders_ == 0) holders_done_.notify_all();
 }
 
+bool Mount::data_available(uint64_t n) const {
+  auto it = data_reserved_.find(sim::this_task::id());
+  const uint64_t mine = it == data_reserved_.end() ? 0 : it->second;
+  return data_avail_->free_count() >= n + (data_reserved_total_ - mine);
+}
+
 sim::Errno Mount::maybe_commit() {
-  if (items_.dirty_count() > cfg_.dirty_items_max) return commit();
-  return failed_;
+  if (failed_ || items_.dirty_count() <= cfg_.dirty_items_max || dirty_commit_pending_) return failed_;
+  dirty_commit_pending_ = true;
+  std::shared_ptr<bool> alive = alive_;
+  env_.spawn("fs.dirty_commit", [this, alive] {
+    if (!*alive) return;
+    dirty_commit_pending_ = false;
+    (void)commit();  // a failure stops the mount; operations then see it
+  }, /*daemon=*/true);
+  return 0;
 }
 
 sim::Errno Mount::commit(bool force) {
@@ -391,6 +419,10 @@ sim::Errno Mount::alloc_data(uint64_t* blkno) {
   sim::LockGuard g(data_mu_);
   sim::Errno e = data_avail_->alloc(blkno);
   if (e) return e;
+  if (auto it = data_reserved_.find(sim::this_task::id()); it != data_reserved_.end() && it->second > 0) {
+    --it->second;
+    --data_reserved_total_;
+  }
   data_txn_alloc_.insert(*blkno);
   ++data_mods_;
   return 0;

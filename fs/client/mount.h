@@ -28,6 +28,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <set>
 #include <vector>
@@ -117,9 +118,13 @@ class Mount {
   sim::Errno free_data(uint64_t blkno);
   bool data_block_is_new(uint64_t blkno) const { return data_txn_alloc_.count(blkno) > 0; }
   // Can this transaction still allocate `n` data blocks? (Holders cannot commit for more.)
-  bool data_available(uint64_t n) const { return data_avail_->free_count() >= n; }
+  bool data_available(uint64_t n) const;
   sim::DiskHandle& data_disk() { return data_; }
-  // After an operation: commits when the transaction has grown past its limit.
+  // After an operation: when the transaction has grown past its limit, starts a commit in a
+  // task of its own (the next holders wait for it) and returns at once. The operation must
+  // not wait for it: a crash during that commit would leave an operation whose changes are
+  // durable but which never returned, which no observer of returned operations can account
+  // for (scoutfs too commits from a worker and makes writers wait in hold).
   sim::Errno maybe_commit();
   void op_done() { ++stats_.ops_done; }
   uint64_t mods() const { return items_.mods() + data_mods_; }
@@ -181,6 +186,10 @@ class Mount {
   std::unique_ptr<LockClient> locks_;
   std::set<Key> dirty_locks_;
   std::set<uint64_t> data_txn_alloc_;
+  // Data blocks each holding task reserved in hold() and has not allocated yet, and their sum:
+  // a holder's check of free space must not count what another holder will take.
+  std::map<sim::TaskId, uint64_t> data_reserved_;
+  uint64_t data_reserved_total_ = 0;
   std::vector<uint64_t> data_txn_free_;
   uint64_t data_mods_ = 0;
   int64_t inode_delta_ = 0;
@@ -190,6 +199,7 @@ class Mount {
   sim::Mutex commit_mu_;  // one commit at a time
   uint32_t holders_ = 0;
   bool committing_ = false;
+  bool dirty_commit_pending_ = false;  // maybe_commit started a commit that has not begun yet
   sim::WaitQueue hold_waiters_;
   sim::WaitQueue holders_done_;
   bool stopping_ = false;

@@ -20,6 +20,7 @@ class Vfs::Op {
   // are not counted; a call that fails before its operation counts itself (count_call).
   explicit Op(Vfs& v, bool counted = true) : v_(v), task_(sim::this_task::id()), counted_(counted) {
     v_.ops_[task_] = this;
+    v_.held_trans_.erase(task_);
   }
   // An operation abandoned without finish() (a look-up that found its names changed, and starts
   // over) changed nothing: it lets go of the transaction and its locks.
@@ -50,6 +51,8 @@ class Vfs::Op {
     if (items || data_blocks) {
       if (sim::Errno e = v_.m_.hold(items, data_blocks, deleting)) return e;
       holding_ = true;
+      // No commit completes while we hold: this is the transaction our changes go into.
+      v_.held_trans_[task_] = v_.m_.trans_seq();
     }
     return 0;
   }

@@ -75,6 +75,13 @@ class Vfs {
   Vfs& operator=(const Vfs&) = delete;
   // Orphans queued for deletion and not yet deleted (tests wait for it to drain).
   size_t orphans_pending() const { return orphans_queued_.size(); }
+  // The transaction (trans_seq) that the calling task's last operation held, which holds its
+  // changes; 0 if it held none. The mount's trans_seq() after the call is not it when the
+  // operation's own commit (its dirty-item limit) moved the mount on to the next transaction.
+  uint64_t held_trans_seq() const {
+    auto it = held_trans_.find(sim::this_task::id());
+    return it == held_trans_.end() ? 0 : it->second;
+  }
   uint64_t orphans_deleted() const { return orphans_deleted_; }
 
   sim::Errno lookup(uint64_t dir, std::string_view name, uint64_t* ino);
@@ -158,6 +165,7 @@ class Vfs {
 
   Mount& m_;
   std::map<uint64_t, uint32_t> open_;  // open references per inode
+  std::map<sim::TaskId, uint64_t> held_trans_;  // per task: held_trans_seq()
   std::map<sim::TaskId, Op*> ops_;     // the operation each task is running
   std::map<uint64_t, LockClient::Use> open_uses_;  // each open inode's open-lock use
   std::set<uint64_t> orphans_queued_;

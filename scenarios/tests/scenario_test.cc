@@ -81,7 +81,8 @@ TEST_P(EveryScenario, EmptyTapeIsTheSimplestRunAndPasses) {
 }
 
 INSTANTIATE_TEST_SUITE_P(All, EveryScenario,
-                         ::testing::Values("register", "journal", "echo", "single_mount", "cluster_smoke", "multi_mount"));
+                         ::testing::Values("register", "journal", "echo", "single_mount", "cluster_smoke", "multi_mount",
+                                           "swarm"));
 
 // The cluster on devices so small that operations run out of space.
 constexpr const char* kClusterSmallDisk = R"({"meta_blocks": 1100, "data_blocks": 48, "allow_enospc": true})";
@@ -169,7 +170,19 @@ const PlantedBug kPlantedBugRows[] = {
     PlantedBug{"multi_mount", "invalidate_no_wakeup", "fs.liveness"},
     PlantedBug{"multi_mount", "leak_on_delete", "fs.fsck"},
     PlantedBug{"multi_mount", "bloom_skips_deletions", "fs.fsck|fs.op_result|fs.state"},
-    PlantedBug{"multi_mount", "truncate_no_reserve", "fs.enospc", kClusterSmallDisk}};
+    PlantedBug{"multi_mount", "truncate_no_reserve", "fs.enospc", kClusterSmallDisk},
+    // The swarm draws its own shape (small disks in a third of the seeds): no parameters.
+    PlantedBug{"swarm", "invalidate_before_commit", "fs.op_result|fs.state|fs.durability"},
+    PlantedBug{"swarm", "incompatible_grant", "lock.server_state|lock.compatible|fs.op_result|fs.state"},
+    PlantedBug{"swarm", "reply_before_durable", "fs.op_result|fs.state|fs.durability"},
+    PlantedBug{"swarm", "item_seq_ignores_write_seq", "fs.op_result|fs.state|fs.durability"},
+    PlantedBug{"swarm", "no_resend_replay", "net.in_order"},
+    PlantedBug{"swarm", "invalidate_keeps_mode", "lock.compatible|fs.op_result|fs.state"},
+    PlantedBug{"swarm", "farewell_keeps_locks", "lock.departed"},
+    PlantedBug{"swarm", "invalidate_no_wakeup", "fs.liveness"},
+    PlantedBug{"swarm", "leak_on_delete", "fs.fsck"},
+    PlantedBug{"swarm", "bloom_skips_deletions", "fs.fsck|fs.op_result|fs.state"},
+    PlantedBug{"swarm", "truncate_no_reserve", "fs.enospc"}};
 
 // Every invariant a scenario declares must be shown to fire in that scenario: by a run whose
 // first violation is exactly it (a planted bug's row above with that one invariant, or a
@@ -192,6 +205,10 @@ const Witness kWitnesses[] = {
     Witness{"cluster_smoke", "lock.server_state", "incompatible_grant"},
     Witness{"multi_mount", "lock.server_state", "incompatible_grant"},
     Witness{"single_mount", "fs.state", "rename_dir_nlink"},
+    Witness{"swarm", "lock.compatible", "invalidate_keeps_mode"},
+    Witness{"swarm", "fs.op_result", "invalidate_before_commit"},
+    Witness{"swarm", "fs.state", "item_seq_ignores_write_seq"},
+    Witness{"swarm", "lock.server_state", "incompatible_grant"},
 };
 struct ShownElsewhere {
   const char* scenario;  // "*": every scenario that declares it
@@ -205,6 +222,7 @@ const ShownElsewhere kShownElsewhere[] = {
     // durable commit unnoticed; the checker is fed exactly that.
     {"cluster_smoke", "fs.durability", "oracle/tests/cluster_checker_test.cc (durability news withheld)"},
     {"multi_mount", "fs.durability", "oracle/tests/cluster_checker_test.cc (durability news withheld)"},
+    {"swarm", "fs.durability", "oracle/tests/cluster_checker_test.cc (durability news withheld)"},
     // The same connection check multi_mount's no_resend_replay row shows; cluster_smoke breaks
     // no connections, so nothing there can get out of order.
     {"cluster_smoke", "net.in_order", "multi_mount --bug no_resend_replay (the same check)"},
