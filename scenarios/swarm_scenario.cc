@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "fs/base/bugs.h"
 #include "oracle/fs_checker.h"
 #include "scenarios/cluster_scenario.h"
 #include "scenarios/nemesis.h"
@@ -106,6 +107,16 @@ class SwarmScenario : public Scenario {
   std::string drawn_;
 };
 
+// multi_mount's planted bugs but one: orphan_seq_ignores_inode_lock shows in about one swarm
+// run in 700 (the swarm found the real bug it plants back), too rare for the 60-seed check
+// that every listed bug is caught; multi_mount with an orphan-heavy mix catches it.
+std::vector<std::string> swarm_bugs() {
+  std::vector<std::string> bugs;
+  for (const std::string& b : cluster_scenario_bugs(true))
+    if (b != simfs::fs::bug_name(simfs::fs::Bug::kOrphanSeqIgnoresInodeLock)) bugs.push_back(b);
+  return bugs;
+}
+
 }  // namespace
 
 ScenarioInfo swarm_scenario_info() {
@@ -117,7 +128,7 @@ ScenarioInfo swarm_scenario_info() {
       "tuning, which operation kinds the workload uses, 3-12 s of workload) and runs multi_mount's "
       "faulty cluster with it; the nemesis also switches each fault kind on or off per seed",
       cluster_scenario_invariants(),
-      cluster_scenario_bugs(true),
+      swarm_bugs(),
       [](const ScenarioOptions& o) { return std::make_unique<SwarmScenario>(o); },
       cluster_scenario_params(true),
       [](const Params& p) { return check_cluster_params(p, true); }};

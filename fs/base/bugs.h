@@ -60,7 +60,10 @@ namespace simfs::fs {
     "until something else happens to it")                                                                     \
   X(kBloomSkipsDeletions, "bloom_skips_deletions",                                                             \
     "a commit leaves the locks of deletion items out of its log tree's bloom, so readers of those locks skip "  \
-    "the tree and see the value the deletion hid")
+    "the tree and see the value the deletion hid")                                                           \
+  X(kOrphanSeqIgnoresInodeLock, "orphan_seq_ignores_inode_lock",                                              \
+    "an orphan record's seq comes from the shared WRITE_ONLY orphan lock alone, not also the inode's own "    \
+    "lock, so one mount's older change of the record can win over another's newer one")
 
 enum class Bug : uint8_t {
 #define SIMFS_BUG_ENUM(e, name, what) e,

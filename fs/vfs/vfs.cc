@@ -125,7 +125,7 @@ void Vfs::put(const Key& key, std::vector<uint8_t> value) {
   FS_ASSERT(u && lock_mode_can_write(u->mode));  // a change outside a lock held for writing
   op.changed();
   m_.dirtied(lock);
-  m_.items().put(key, std::move(value), u->write_seq);
+  m_.items().put(key, std::move(value), item_write_seq(key, *u));
 }
 
 void Vfs::del(const Key& key) {
@@ -135,7 +135,23 @@ void Vfs::del(const Key& key) {
   FS_ASSERT(u && lock_mode_can_write(u->mode));
   op.changed();
   m_.dirtied(lock);
-  m_.items().del(key, u->write_seq);
+  m_.items().del(key, item_write_seq(key, *u));
+}
+
+uint64_t Vfs::item_write_seq(const Key& key, const LockClient::Use& u) {
+  // An orphan record is written under the orphan lock, which every mount holds WRITE_ONLY at
+  // once: its write_seq orders nothing between mounts, and a later change of the record by
+  // one mount could lose to an earlier one by another (the record of an unlinked inode deleted
+  // for good by a stale "linked back in" deletion). The operation also holds the inode's own
+  // lock for writing, whose grants are exclusive and rising: its write_seq orders the changes
+  // of one inode's record across mounts (scoutfs-design §2.2, the primary lock's write_seq).
+  uint64_t seq = u.write_seq;
+  if (key.zone == kZoneOrphan && !m_.config().bugs.has(Bug::kOrphanSeqIgnoresInodeLock)) {  // BUG (planted) when skipped
+    if (const LockClient::Use* primary = current_op().use_of(inode_lock_key(key.ino))) {
+      seq = std::max(seq, primary->write_seq);
+    }
+  }
+  return seq;
 }
 
 sim::Errno Vfs::get(const Key& key, std::vector<uint8_t>* value) {

@@ -125,6 +125,8 @@ class Vfs {
   Op& current_op();
   void put(const Key& key, std::vector<uint8_t> value);
   void del(const Key& key);
+  // The write_seq a change of `key` made under `u` carries (its item's seq is at least this).
+  uint64_t item_write_seq(const Key& key, const LockClient::Use& u);
   sim::Errno get(const Key& key, std::vector<uint8_t>* value);
   sim::Errno next(const Key& from, const Key& last, Item* out);
   sim::Errno get_dir(uint64_t dir, InodeValue* out);

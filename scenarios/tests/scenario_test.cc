@@ -171,6 +171,9 @@ const PlantedBug kPlantedBugRows[] = {
     PlantedBug{"multi_mount", "leak_on_delete", "fs.fsck"},
     PlantedBug{"multi_mount", "bloom_skips_deletions", "fs.fsck|fs.op_result|fs.state"},
     PlantedBug{"multi_mount", "truncate_no_reserve", "fs.enospc", kClusterSmallDisk},
+    // Inodes linked, unlinked and reopened by several mounts, commits every few items.
+    PlantedBug{"multi_mount", "orphan_seq_ignores_inode_lock", "fs.fsck",
+               R"({"ops": ["create", "link", "unlink", "open", "close", "write", "rename"], "dirty_items_max": 8})"},
     // The swarm draws its own shape (small disks in a third of the seeds): no parameters.
     PlantedBug{"swarm", "invalidate_before_commit", "fs.op_result|fs.state|fs.durability"},
     PlantedBug{"swarm", "incompatible_grant", "lock.server_state|lock.compatible|fs.op_result|fs.state"},
