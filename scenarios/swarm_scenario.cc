@@ -46,9 +46,15 @@ struct Disk {
 // Roomy, data-starved, and both starved (the small-disk example's sizes).
 constexpr Disk kDisks[] = {{"roomy", 8192, 8192}, {"small_data", 8192, 64}, {"small", 1100, 48}};
 
-// Kinds the workload always keeps: without them the namespace stays empty and nothing else has
-// anything to act on.
-bool always_kept(FsOp::Kind k) { return k == FsOp::kCreate || k == FsOp::kMkdir || k == FsOp::kWrite; }
+// Kinds the workload always keeps: without create, mkdir and write the namespace stays empty
+// and nothing else has anything to act on. close too, for now: a mix that opens and never
+// closes trips a known liveness problem (an unlinked file's deferred delete queues a write
+// request on its open lock, which waits for every opener's close; if the file is linked back
+// in, other opens of it on that mount wait behind that request for good). Found by swarm;
+// docs/locking.md, "Known gaps".
+bool always_kept(FsOp::Kind k) {
+  return k == FsOp::kCreate || k == FsOp::kMkdir || k == FsOp::kWrite || k == FsOp::kClose;
+}
 
 class SwarmScenario : public Scenario {
  public:

@@ -9,7 +9,8 @@ scripts/setup.sh
 scripts/build.sh --target simfs
 args=("$@")
 [[ ${#args[@]} -eq 0 ]] && args=(--runs 1000)
-# The default campaign, runs taken in turn from: five mounts sharing the filesystem under
-# crashes, partitions and disk faults; the filesystem on one node under crashes and disk faults;
-# three mounts with cross-mount lock traffic and no faults.
-exec ./build/simfs fuzz multi_mount single_mount cluster_smoke --jobs "$(nproc)" --junit artifacts/junit.xml --results artifacts/results.jsonl "${args[@]}"
+# The default campaign, runs taken in turn from: the swarm (each seed draws its own cluster
+# shape, devices, tuning and operation mix, then runs the faulty cluster); five mounts sharing
+# the filesystem under crashes, partitions and disk faults; the filesystem on one node under
+# crashes and disk faults; three mounts with cross-mount lock traffic and no faults.
+exec ./build/simfs fuzz swarm multi_mount single_mount cluster_smoke --jobs "$(nproc)" --junit artifacts/junit.xml --results artifacts/results.jsonl "${args[@]}"

@@ -220,7 +220,11 @@ uint64_t Mount::commit_cost(size_t items) const {
 
 bool Mount::short_of_space(size_t items, uint64_t data_blocks) const {
   // Data bitmap changes cost metadata blocks too: count them as items.
-  const uint64_t need = commit_cost(items_.dirty_count() + items + 2 * (data_blocks / kBitmapRegionBlocks + 2));
+  // Other holders' declared items and data blocks count too: they passed this check before
+  // dirtying anything, and their data allocations copy bitmap blocks out of the same avail.
+  const uint64_t data_all = data_blocks + data_reserved_total_;
+  const uint64_t need = commit_cost(items_.dirty_count() + items + items_reserved_total_ +
+                                    2 * (data_all / kBitmapRegionBlocks + 2));
   // Blocks other holders reserved are theirs even before they allocate them.
   return meta_->avail_count() < need || data_avail_->free_count() < data_blocks + data_reserved_total_;
 }
@@ -249,6 +253,10 @@ sim::Errno Mount::hold(size_t items, uint64_t data_blocks, bool deleting) {
     data_reserved_[sim::this_task::id()] += data_blocks;
     data_reserved_total_ += data_blocks;
   }
+  if (items) {
+    items_reserved_[sim::this_task::id()] += items;
+    items_reserved_total_ += items;
+  }
   return 0;
 }
 
@@ -258,6 +266,10 @@ void Mount::release() {
     data_reserved_total_ -= it->second;  // what it reserved and did not use
     data_reserved_.erase(it);
   }
+  if (auto it = items_reserved_.find(sim::this_task::id()); it != items_reserved_.end()) {
+    items_reserved_total_ -= it->second;  // its changes are dirty items now
+    items_reserved_.erase(it);
+  }
   if (--holders_ == 0) holders_done_.notify_all();
 }
 
@@ -265,6 +277,14 @@ bool Mount::data_available(uint64_t n) const {
   auto it = data_reserved_.find(sim::this_task::id());
   const uint64_t mine = it == data_reserved_.end() ? 0 : it->second;
   return data_avail_->free_count() >= n + (data_reserved_total_ - mine);
+}
+
+bool Mount::reserve_data(uint64_t n) {
+  FS_ASSERT(holders_ > 0);
+  if (!data_available(n)) return false;
+  data_reserved_[sim::this_task::id()] += n;
+  data_reserved_total_ += n;
+  return true;
 }
 
 sim::Errno Mount::maybe_commit() {

@@ -119,6 +119,9 @@ class Mount {
   bool data_block_is_new(uint64_t blkno) const { return data_txn_alloc_.count(blkno) > 0; }
   // Can this transaction still allocate `n` data blocks? (Holders cannot commit for more.)
   bool data_available(uint64_t n) const;
+  // While holding: reserves n more data blocks for this task's operation if they are there (an
+  // operation that finds out late that it needs a block; another holder then cannot take it).
+  bool reserve_data(uint64_t n);
   sim::DiskHandle& data_disk() { return data_; }
   // After an operation: when the transaction has grown past its limit, starts a commit in a
   // task of its own (the next holders wait for it) and returns at once. The operation must
@@ -190,6 +193,9 @@ class Mount {
   // a holder's check of free space must not count what another holder will take.
   std::map<sim::TaskId, uint64_t> data_reserved_;
   uint64_t data_reserved_total_ = 0;
+  // The same for the items each holder declared: counted in the metadata a commit needs.
+  std::map<sim::TaskId, uint64_t> items_reserved_;
+  uint64_t items_reserved_total_ = 0;
   std::vector<uint64_t> data_txn_free_;
   uint64_t data_mods_ = 0;
   int64_t inode_delta_ = 0;

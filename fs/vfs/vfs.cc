@@ -671,7 +671,7 @@ sim::Errno Vfs::setattr_once(uint64_t ino, const SetAttr& set) {
     e = load_extent(ino, blk / kExtentRegionBlocks, &map);
     const uint64_t b = e ? 0 : map[blk % kExtentRegionBlocks];
     const bool planted = m_.config().bugs.has(Bug::kTruncateNoReserve);  // BUG (planted) when set
-    if (b && !m_.data_block_is_new(b) && !planted && !m_.data_available(1)) e = ENOSPC;
+    if (b && !m_.data_block_is_new(b) && !planted && !m_.reserve_data(1)) e = ENOSPC;
   }
   if (e) return op.finish(e);
   if (set.size && *set.size != v.size) {
