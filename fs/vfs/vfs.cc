@@ -28,6 +28,9 @@ class Vfs::Op {
     if (holding_) v_.m_.release();
     release_all();
     v_.ops_.erase(task_);
+    // Only a caller's own operations are asked about afterwards (held_trans_seq); background
+    // ones (orphan deletion, one task each) would otherwise leave an entry per task.
+    if (!counted_) v_.held_trans_.erase(task_);
   }
   Op(const Op&) = delete;
   Op& operator=(const Op&) = delete;
