@@ -48,6 +48,7 @@ class ByteReader {
   }
   bool ok() const { return ok_; }
   size_t position() const { return pos_; }
+  size_t remaining() const { return in_.size() - pos_; }
 
  private:
   uint64_t get(int n) {

@@ -208,7 +208,15 @@ void Network::deliver_stream_cb(void* ctx, uint64_t) {
   Network* net = c.net;
   Message m = std::move(d.in_flight.front());
   d.in_flight.pop_front();
-  d.events.pop_front();
+  // Deliveries due at the same instant may run in any order (the loop's tie-break), so the
+  // event running now is not necessarily the oldest: drop the id that is no longer pending
+  // (the loop freed it before calling us). Messages still go in order: always the front.
+  for (auto it = d.events.begin(); it != d.events.end(); ++it) {
+    if (!net->sim_.loop().pending(*it)) {
+      d.events.erase(it);
+      break;
+    }
+  }
   End& dst = c.ends[1 - d.dir];
   const int from = c.ends[d.dir].node;
   if (m.type == kFinType) {

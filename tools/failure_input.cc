@@ -50,7 +50,8 @@ std::string load_trace(const std::string& text, FailureInput* f) {
   }
   f->build = run.value("build", "");
   auto e = nlohmann::json::parse(last, nullptr, false);
-  if (last.empty() || e.is_discarded() || !e.is_object() || !e.value("end", false))
+  if (last.empty() || e.is_discarded() || !e.is_object() || e.contains("kind") || !e.contains("end") ||
+      !e["end"].is_boolean() || !e["end"].get<bool>())
     return "trace is truncated (no end line): the run that wrote it did not finish";
   f->digest = e.value("digest", "");
   if (run.value("tape", false) && !f->tape) return "this trace came from a tape replay: replay the tape instead";

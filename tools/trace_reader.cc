@@ -39,7 +39,8 @@ std::string stream_trace(std::istream& in, const std::function<void(TraceLine, n
     }
     if (!have_header) return "line " + std::to_string(lineno) + ": line 1 must be the trace header";
     if (have_end) return "line " + std::to_string(lineno) + ": data after the end line";
-    if (j.value("end", false)) {
+    // The end line is {"end": true, ...}; an event may have a field named "end" of its own.
+    if (!j.contains("kind") && j.contains("end") && j["end"].is_boolean() && j["end"].get<bool>()) {
       have_end = true;
       sink(TraceLine::kEnd, j);
       continue;

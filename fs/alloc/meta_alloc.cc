@@ -119,11 +119,20 @@ sim::Errno MetaAlloc::prepare_commit(SuperBlock* sb) {
   // 4. Lists: freed first (its contents are final), then avail, whose blocks come out of it.
   refill_allowed_ = false;
   std::vector<uint64_t> freed_blocks, avail_blocks;
-  size_t nf = alloc_list_blocks_for(freed_.size());
+  // The avail list's blocks come out of avail itself, so some counts have no exact answer
+  // (1013 left: 2 list blocks leave 1011 entries, which need 3; 3 leave 1010, which need 2).
+  // Then one avail block moves to the freed list (free again after this commit) and we retry.
+  size_t nf = 0, na = 0;
+  for (int tries = 0; tries < 8; ++tries) {
+    nf = alloc_list_blocks_for(freed_.size());
+    const size_t rest = avail_.size() - std::min(avail_.size(), nf);
+    na = 0;
+    while (na * kAllocListEntriesMax < rest - std::min(rest, na)) ++na;
+    if (rest < na || alloc_list_blocks_for(rest - na) == na) break;
+    freed_.push_back(take_avail());
+  }
   if (avail_.size() < nf) e = ENOSPC;
   for (size_t i = 0; i < nf && !e; ++i) freed_blocks.push_back(take_avail());
-  size_t na = 0;
-  while (!e && na * kAllocListEntriesMax < avail_.size() - std::min(avail_.size(), na)) ++na;
   if (!e && avail_.size() < na) e = ENOSPC;
   for (size_t i = 0; i < na && !e; ++i) avail_blocks.push_back(take_avail());
   refill_allowed_ = true;

@@ -31,7 +31,7 @@ namespace simfs::fs {
     "a truncate into a durable block does not reserve the block it copies, so on a full device it fails half " \
     "done and stops the mount")                                                                                \
   X(kMergeResumeSkips, "merge_resume_skips",                                                                   \
-    "a merge step stopped by its budget records the end of its batch, not where it stopped, as where to "      \
+    "a merge piece stopped by its budget reports the end of what it read, not where it stopped, as where to "   \
     "resume: the items between are lost")                                                                      \
   X(kMergeDropsDeletions, "merge_drops_deletions",                                                             \
     "the merge leaves deletion items out of its input, so a deleted item comes back once its log tree is "     \
@@ -63,7 +63,12 @@ namespace simfs::fs {
     "the tree and see the value the deletion hid")                                                           \
   X(kOrphanSeqIgnoresInodeLock, "orphan_seq_ignores_inode_lock",                                              \
     "an orphan record's seq comes from the shared WRITE_ONLY orphan lock alone, not also the inode's own "    \
-    "lock, so one mount's older change of the record can win over another's newer one")
+    "lock, so one mount's older change of the record can win over another's newer one")                       \
+  X(kMergeOverlappingRanges, "merge_overlapping_ranges",                                                      \
+    "the server starts the next merge piece after the leaf that holds this piece's start, not after its "      \
+    "block, so two pieces in flight copy the same fs tree block and one splice undoes the other")              \
+  X(kMergeReclaimLeaks, "merge_reclaim_leaks_allocator",                                                      \
+    "reclaiming a client forgets the blocks handed out with its merge pieces, which are then never free")
 
 enum class Bug : uint8_t {
 #define SIMFS_BUG_ENUM(e, name, what) e,

@@ -33,9 +33,10 @@ sim::Errno Mount::open(NodeEnv env, sim::DiskHandle& meta, sim::DiskHandle& data
   // Block seqs: unique per mount (mixed with the rid) and never equal to the server's counter
   // values (top bit set), so a reference to a reused block is always caught as stale.
   Mount* self = m.get();
-  m->meta_ = std::make_unique<ClientMetaAlloc>(*m->cache_, [self] {
-    return sim::splitmix64_at(self->link_.rid(), ++self->block_seq_) | kMountBlockSeqBit;
-  });
+  auto block_seq = [counter = m->block_seq_, rid = link.rid()] {
+    return sim::splitmix64_at(rid, ++*counter) | kMountBlockSeqBit;
+  };
+  m->meta_ = std::make_unique<ClientMetaAlloc>(*m->cache_, block_seq);
   if (cfg.bugs.has(Bug::kReuseBeforeCommit)) m->meta_->plant_reuse_before_commit();
   m->locks_ = std::make_unique<LockClient>(
       env, link,
@@ -52,6 +53,11 @@ sim::Errno Mount::open(NodeEnv env, sim::DiskHandle& meta, sim::DiskHandle& data
   });
   if (sim::Errno e = m->get_log_trees()) return e;
   env.event("fs_mount", {{"rid", link.rid()}, {"nr", m->rec_.nr}, {"trans_seq", m->rec_.value.get_trans_seq}});
+  if (cfg.merge_worker) {
+    m->merger_ = std::make_unique<LogMergeWorker>(env, meta, sb.fsid, link, sb.btree_fill, block_seq, cfg.merge_poll,
+                                                  cfg.bugs);
+    m->merger_->start();
+  }
   if (cfg.timer) {
     env.spawn("fs.commit_timer", [self, alive] {
       if (*alive) self->timer_loop();
@@ -392,6 +398,7 @@ void Mount::fail(sim::Errno cause) {
   stop_cause_ = cause;
   env_.event("fs_stopped", {{"rid", link_.rid()}, {"err", sim::errno_name(cause)}}, /*fault=*/true);
   hold_waiters_.notify_all();
+  if (merger_) merger_->stop();
   // A stopped mount answers nothing any more: the server fences and reclaims it.
   link_.shutdown();
   locks_->shutdown();
@@ -402,6 +409,12 @@ sim::Errno Mount::unmount() {
   // other commit may slip in between the last one and the farewell: the server reclaims this
   // mount then, and would refuse a later commit.
   stopping_ = true;
+  // The server gives back the blocks of this mount's merge pieces at the farewell: nothing may
+  // still be writing into them by then.
+  if (merger_) {
+    merger_->stop();
+    merger_->wait_idle();
+  }
   sim::LockGuard g(commit_mu_);
   sim::Errno e = commit_locked(/*force=*/false);
   if (!e) {

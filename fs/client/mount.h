@@ -40,6 +40,7 @@
 #include "fs/block/block_cache.h"
 #include "fs/btree/btree.h"
 #include "fs/client/lock_client.h"
+#include "fs/client/log_merge.h"
 #include "fs/client/server_link.h"
 #include "fs/forest/item_cache.h"
 #include "fs/format/format.h"
@@ -58,6 +59,9 @@ struct MountConfig {
   size_t lock_idle_max = 512;
   // Inode numbers asked for at a time (ALLOC_INODES).
   uint64_t inode_batch = 16;
+  // The log merge worker (log_merge.h): asks the server for a piece every merge_poll.
+  bool merge_worker = true;
+  sim::Duration merge_poll = 100 * sim::kMillisecond;
   BugSet bugs;
 };
 
@@ -148,6 +152,8 @@ class Mount {
   uint64_t trans_seq() const { return rec_.value.get_trans_seq; }
   const proto::LogTrees& log_record() const { return rec_; }
   BlockCache& cache() { return *cache_; }
+  // The merge worker's counts (zero without one).
+  LogMergeStats merge_stats() const { return merger_ ? merger_->stats() : LogMergeStats{}; }
 
  private:
   Mount(NodeEnv env, sim::DiskHandle& meta, sim::DiskHandle& data, ServerLink& link, MountConfig cfg);
@@ -184,9 +190,12 @@ class Mount {
   proto::LogTrees rec_;  // the open transaction's record, as the server gave it
   std::shared_ptr<const StableLogTrees> stable_logs_;  // the last list read
   uint32_t btree_fill_ = 0;
-  uint64_t block_seq_ = 0;
+  // Block seqs count here; shared with the merge worker's task, which may outlive the Mount
+  // when a mount is dropped in the middle of a piece.
+  std::shared_ptr<uint64_t> block_seq_ = std::make_shared<uint64_t>(0);
   ItemCache items_;
   std::unique_ptr<LockClient> locks_;
+  std::unique_ptr<LogMergeWorker> merger_;
   std::set<Key> dirty_locks_;
   std::set<uint64_t> data_txn_alloc_;
   // Data blocks each holding task reserved in hold() and has not allocated yet, and their sum:

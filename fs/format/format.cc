@@ -200,6 +200,8 @@ const std::string_view kFormatDescription =
     "lock_bloom 512 bits (bit b: word b/64, bit b%64), 3 bits per lock key: bits 16i..16i+15 of "
     "splitmix64 chain of (zone<<8|type, ino, first, second), mod 512, i = 0..2\n"
     "merge_status_item (logs tree) key {4, 0, 12, 0, 0}: input_seq u64, next key\n"
+    "merge_request_item (logs tree) key {4, 0, 13, id, 0}: rid u64, nonce u64, input_seq u64, start key, end key, "
+    "subtree btree_root, level u8 (0 = the whole fs tree), flags u8 (bit 0 abandoned), avail alloc_list_head\n"
     "mounted_client_item (clients tree) key {5, rid, 11, 0, 0}: node u32, flags u64 (bit 0 voter)\n"
     "log_tree items: a later seq wins over the fs tree and other log trees; deletion items hide keys\n"
     "name_hash fnv1a64(name) >> 1\n"

@@ -160,7 +160,7 @@ AllocListHead decode_list_head(sim::ByteReader& r);
 
 // ---- super block ----
 
-constexpr uint64_t kFormatVersion = 3;
+constexpr uint64_t kFormatVersion = 4;
 
 // The layout, as text: one line per encoded field. The format hash is derived from it and a
 // test pins the hash, so editing the description is a deliberate act; the layout tests check

@@ -18,6 +18,7 @@ Key orphan_key(uint64_t ino) { return Key{kZoneOrphan, ino, kTypeOrphan, 0, 0}; 
 Key bitmap_key(uint64_t allocator, uint64_t region) { return Key{kZoneAlloc, allocator, kTypeBitmap, region, 0}; }
 Key log_tree_key(uint64_t rid, uint64_t nr) { return Key{kZoneLogs, rid, kTypeLogTree, nr, 0}; }
 Key merge_status_key() { return Key{kZoneLogs, 0, kTypeMergeStatus, 0, 0}; }
+Key merge_request_key(uint64_t id) { return Key{kZoneLogs, 0, kTypeMergeRequest, id, 0}; }
 Key mounted_client_key(uint64_t rid) { return Key{kZoneClients, rid, kTypeMountedClient, 0, 0}; }
 Key inode_first(uint64_t ino) { return Key{kZoneFs, ino, 0, 0, 0}; }
 Key inode_last(uint64_t ino) { return Key{kZoneFs, ino, UINT8_MAX, UINT64_MAX, UINT64_MAX}; }
@@ -244,6 +245,43 @@ bool decode_merge_status(std::span<const uint8_t> v, MergeStatusValue* out) {
   out->input_seq = r.u64();
   out->next = decode_key(r);
   return r.ok() && out->input_seq != 0;
+}
+
+std::vector<uint8_t> encode_merge_request(const MergeRequestValue& v) {
+  std::vector<uint8_t> out;
+  sim::ByteWriter w(out);
+  w.u64(v.rid);
+  w.u64(v.nonce);
+  w.u64(v.input_seq);
+  encode_key(w, v.start);
+  encode_key(w, v.end);
+  encode_btree_root(w, v.subtree);
+  w.u8(v.level);
+  w.u8(v.flags);
+  encode_list_head(w, v.avail);
+  return out;
+}
+
+bool decode_merge_request(std::span<const uint8_t> v, MergeRequestValue* out) {
+  if (v.size() != 3 * 8 + 2 * kKeyBytes + kBtreeRootBytes + 2 + kAllocListHeadBytes) return false;
+  sim::ByteReader r(v);
+  MergeRequestValue d;
+  d.rid = r.u64();
+  d.nonce = r.u64();
+  d.input_seq = r.u64();
+  d.start = decode_key(r);
+  d.end = decode_key(r);
+  d.subtree = decode_btree_root(r);
+  d.level = r.u8();
+  d.flags = r.u8();
+  d.avail = decode_list_head(r);
+  if (!r.ok() || d.rid == 0 || d.input_seq == 0 || d.end < d.start) return false;
+  if ((d.flags & ~kMergeRequestAbandoned) != 0 || d.subtree.height > kBtreeHeightMax) return false;
+  if ((d.subtree.height == 0) != d.subtree.ref.empty()) return false;
+  // A subtree below the root is a parent block: its height is level + 1.
+  if (d.level != 0 && d.subtree.height != d.level + 1) return false;
+  *out = d;
+  return true;
 }
 
 std::vector<uint8_t> encode_mounted_client(const MountedClientValue& v) {

@@ -43,6 +43,7 @@ constexpr uint8_t kTypeBitmap = 9;   // in kZoneAlloc: first = region index
 constexpr uint8_t kTypeLogTree = 10; // in kZoneLogs: first = the log tree's nr (per rid, rising)
 constexpr uint8_t kTypeMountedClient = 11;  // in kZoneClients
 constexpr uint8_t kTypeMergeStatus = 12;    // in kZoneLogs, rid 0: the log merge in progress
+constexpr uint8_t kTypeMergeRequest = 13;   // in kZoneLogs, rid 0: first = a merge request's id
 
 constexpr uint64_t kAllocMeta = 0;
 constexpr uint64_t kAllocData = 1;
@@ -91,6 +92,7 @@ Key orphan_key(uint64_t ino);
 Key bitmap_key(uint64_t allocator, uint64_t region);
 Key log_tree_key(uint64_t rid, uint64_t nr);
 Key merge_status_key();
+Key merge_request_key(uint64_t id);
 Key mounted_client_key(uint64_t rid);
 // The first and last key of all of one inode's records, and of one type of them.
 Key inode_first(uint64_t ino);
@@ -199,6 +201,27 @@ struct MergeStatusValue {
 };
 std::vector<uint8_t> encode_merge_status(const MergeStatusValue& v);
 bool decode_merge_status(std::span<const uint8_t> v, MergeStatusValue* out);
+
+// A piece of the log merge handed to a client (GET_LOG_MERGE), kept until the server has
+// spliced its result or taken back its blocks: the subtree of the fs tree that covers
+// [start, end] (the whole fs tree when level is 0), and the metadata blocks it may allocate
+// (avail, an alloc list the server wrote). Every block of avail belongs to the request while
+// the record exists: the client may have written into any of them.
+constexpr uint8_t kMergeRequestAbandoned = 1;  // its client went away: the range is redone
+struct MergeRequestValue {
+  uint64_t rid = 0;        // the client working on it
+  uint64_t nonce = 0;      // the client's number for its GET_LOG_MERGE (a resend finds it)
+  uint64_t input_seq = 0;  // the merge it belongs to
+  Key start;
+  Key end;
+  BtreeRoot subtree;       // the fs tree block it rewrites, as of the request
+  uint8_t level = 0;       // subtree.height - 1, or 0 for the whole tree
+  uint8_t flags = 0;       // kMergeRequestAbandoned
+  AllocListHead avail;
+  bool operator==(const MergeRequestValue&) const = default;
+};
+std::vector<uint8_t> encode_merge_request(const MergeRequestValue& v);
+bool decode_merge_request(std::span<const uint8_t> v, MergeRequestValue* out);
 
 // A mount the server knows (the mounted-clients tree).
 constexpr uint64_t kMountedClientVoter = 1;

@@ -182,6 +182,12 @@ void check_allocators(FsckContext& cx) {
                                          "data", "data_alloc.total_len", sb.data_alloc.total_len},
                                   &cx.data_claims);
   for (const LogWalk& l : cx.log_trees) check_log_allocators(cx, l);
+  // A merge piece's blocks are its own until the server splices or takes them back (a client
+  // may have written into any of them).
+  for (const auto& r : cx.merge_requests) {
+    walk_list(cx, r.v.avail, "merge request " + num(r.key.first) + " avail list", Owner::kAvailListBlock, Owner::kAvail,
+              &counts.meta_avail);
+  }
 }
 
 }  // namespace simfs::fs::fsck_internal

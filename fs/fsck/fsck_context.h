@@ -108,6 +108,11 @@ struct FsckContext {
   TreeWalk fs, logs, meta_bitmap, data_bitmap;
   std::vector<LogWalk> log_trees;
   std::optional<MergeStatusValue> merge_status;  // the server's log merge in progress
+  struct MergeRequestRecord {
+    Key key;
+    MergeRequestValue v;
+  };
+  std::vector<MergeRequestRecord> merge_requests;  // pieces of the merge handed to clients
   TreeWalk clients;
   bool lists_complete = true;  // the avail and freed lists were read whole
 

@@ -135,6 +135,19 @@ void check_logs(FsckContext& cx) {
       }
       continue;
     }
+    if (k.zone == kZoneLogs && k.ino == 0 && k.type == kTypeMergeRequest) {
+      MergeRequestValue v;
+      if (rec.deletion || k.second != 0 || !decode_merge_request(rec.value, &v)) {
+        cx.add("logs.bad_record", 0, k, "a merge request record that does not decode");
+        cx.lists_complete = false;  // the blocks it holds are unknown
+      } else if (k.first > cx.sb.server_seq || v.input_seq > cx.sb.server_seq) {
+        cx.add("logs.seq", 0, k, "merge request " + num(k.first) + " names seqs beyond the super's server_seq " +
+                                     num(cx.sb.server_seq));
+      } else {
+        cx.merge_requests.push_back({k, v});
+      }
+      continue;
+    }
     LogTreeValue v;
     if (k.zone != kZoneLogs || k.type != kTypeLogTree || k.second != 0 || rec.deletion ||
         !decode_log_tree(rec.value, &v)) {

@@ -4,6 +4,7 @@
 
 #include "fs/base/assert.h"
 #include "fs/format/btree_block.h"
+#include "fs/proto/wire.h"
 #include "sim/bytes.h"
 
 namespace simfs::fs::proto {
@@ -46,6 +47,27 @@ bool valid(const LockRecoverResponse& m) {
     if (i > 0 && !(m.entries[i - 1].key < m.entries[i].key)) return false;
   }
   return true;
+}
+
+bool valid(const LogMergeRequest& m) {
+  if (m.inputs.size() > kLogMergeInputsMax || m.avail.size() > kLogMergeBlocksMax) return false;
+  if (m.end < m.start || m.input_seq == 0 || !root_sane(m.subtree)) return false;
+  if (m.level != 0 && (m.subtree.height != m.level + 1 || m.subtree.ref.empty())) return false;
+  for (const BtreeRoot& r : m.inputs)
+    if (!root_sane(r) || r.height == 0) return false;
+  return true;
+}
+bool valid(const LogMergeCompletion& m) {
+  if ((m.flags & ~kLogMergeFlagsKnown) != 0 || m.error > kWireErrorLast) return false;
+  if (m.used.size() > kLogMergeBlocksMax || m.freed.size() > kLogMergeBlocksMax || !root_sane(m.root)) return false;
+  const bool failed = m.flags & kLogMergeFailed;
+  if (failed) {
+    return m.flags == kLogMergeFailed && m.error != 0 && m.root.height == 0 && m.merged == 0 && m.used.empty() &&
+           m.freed.empty();
+  }
+  if (m.error != 0) return false;
+  // A height stop is a kind of partial result.
+  return !(m.flags & kLogMergeHeightStop) || (m.flags & kLogMergePartial);
 }
 
 // Finishes a decode whose length was checked up front: stores the fields if they are valid.
@@ -285,6 +307,108 @@ bool decode(std::span<const uint8_t> in, Statfs* m) {
   d.inode_count = r.u64();
   *m = d;
   return true;
+}
+
+// ---- GET_LOG_MERGE / COMMIT_LOG_MERGE ----
+
+Bytes encode(const LogMergeGet& m) {
+  Bytes out;
+  sim::ByteWriter w(out);
+  w.u64(m.nonce);
+  return out;
+}
+
+bool decode(std::span<const uint8_t> in, LogMergeGet* m) {
+  if (in.size() != 8) return false;
+  sim::ByteReader r(in);
+  m->nonce = r.u64();
+  return r.ok();
+}
+
+namespace {
+constexpr size_t kLogMergeRequestFixedBytes = 2 * 8 + 2 * kKeyBytes + kBtreeRootBytes + 1 + 4 + 4;
+constexpr size_t kLogMergeCompletionFixedBytes = 8 + 1 + 1 + kKeyBytes + kBtreeRootBytes + 4 + 4 + 4;
+static_assert(kHeaderBytes + kLogMergeRequestFixedBytes + kLogMergeInputsMax * kBtreeRootBytes +
+                      kLogMergeBlocksMax * 8 <= kHeaderBytes + kDataMax);
+static_assert(kLogMergeCompletionFixedBytes + 2 * kLogMergeBlocksMax * 8 <= kDataMax);
+
+void put_blocks(sim::ByteWriter& w, const std::vector<uint64_t>& v) {
+  w.u32(static_cast<uint32_t>(v.size()));
+  for (uint64_t b : v) w.u64(b);
+}
+// Reads a count then that many block numbers, refusing a count above `max` or past the input
+// before anything is sized.
+bool get_blocks(sim::ByteReader& r, size_t max, std::vector<uint64_t>* v) {
+  const uint32_t n = r.u32();
+  if (!r.ok() || n > max || r.remaining() < size_t{n} * 8) return false;
+  v->resize(n);
+  for (uint64_t& b : *v) b = r.u64();
+  return r.ok();
+}
+}  // namespace
+
+Bytes encode(const LogMergeRequest& m) {
+  FS_ASSERT(valid(m));
+  Bytes out;
+  sim::ByteWriter w(out);
+  w.u64(m.id);
+  w.u64(m.input_seq);
+  encode_key(w, m.start);
+  encode_key(w, m.end);
+  encode_btree_root(w, m.subtree);
+  w.u8(m.level);
+  w.u32(static_cast<uint32_t>(m.inputs.size()));
+  for (const BtreeRoot& r : m.inputs) encode_btree_root(w, r);
+  put_blocks(w, m.avail);
+  return out;
+}
+
+bool decode(std::span<const uint8_t> in, LogMergeRequest* m) {
+  if (in.size() < kLogMergeRequestFixedBytes) return false;
+  sim::ByteReader r(in);
+  LogMergeRequest d;
+  d.id = r.u64();
+  d.input_seq = r.u64();
+  d.start = decode_key(r);
+  d.end = decode_key(r);
+  d.subtree = decode_btree_root(r);
+  d.level = r.u8();
+  const uint32_t n = r.u32();
+  if (!r.ok() || n > kLogMergeInputsMax || r.remaining() < size_t{n} * kBtreeRootBytes) return false;
+  d.inputs.resize(n);
+  for (BtreeRoot& root : d.inputs) root = decode_btree_root(r);
+  if (!get_blocks(r, kLogMergeBlocksMax, &d.avail) || r.remaining() != 0) return false;
+  return finish(r, d, m);
+}
+
+Bytes encode(const LogMergeCompletion& m) {
+  FS_ASSERT(valid(m));
+  Bytes out;
+  sim::ByteWriter w(out);
+  w.u64(m.id);
+  w.u8(m.flags);
+  w.u8(m.error);
+  encode_key(w, m.remaining);
+  encode_btree_root(w, m.root);
+  w.u32(m.merged);
+  put_blocks(w, m.used);
+  put_blocks(w, m.freed);
+  return out;
+}
+
+bool decode(std::span<const uint8_t> in, LogMergeCompletion* m) {
+  if (in.size() < kLogMergeCompletionFixedBytes) return false;
+  sim::ByteReader r(in);
+  LogMergeCompletion d;
+  d.id = r.u64();
+  d.flags = r.u8();
+  d.error = r.u8();
+  d.remaining = decode_key(r);
+  d.root = decode_btree_root(r);
+  d.merged = r.u32();
+  if (!get_blocks(r, kLogMergeBlocksMax, &d.used) || !get_blocks(r, kLogMergeBlocksMax, &d.freed)) return false;
+  if (r.remaining() != 0) return false;
+  return finish(r, d, m);
 }
 
 }  // namespace simfs::fs::proto

@@ -139,4 +139,54 @@ struct Statfs {
 Bytes encode(const Statfs& m);
 bool decode(std::span<const uint8_t> in, Statfs* m);
 
+// GET_LOG_MERGE request: `nonce` is the client's own number for this request, so the same
+// request executed again (resent to a new server) is handed the same piece of work.
+struct LogMergeGet {
+  uint64_t nonce = 0;
+  bool operator==(const LogMergeGet&) const = default;
+};
+Bytes encode(const LogMergeGet& m);
+bool decode(std::span<const uint8_t> in, LogMergeGet* m);
+
+// GET_LOG_MERGE response: a piece of the log merge (fs/server/merge_requests.cc). Merge every
+// item of the input trees with start <= key <= end into the subtree (per key the highest seq;
+// a deletion erases), allocating only from avail, and answer with COMMIT_LOG_MERGE.
+constexpr size_t kLogMergeInputsMax = 192;
+constexpr size_t kLogMergeBlocksMax = 256;
+struct LogMergeRequest {
+  uint64_t id = 0;
+  uint64_t input_seq = 0;
+  Key start;
+  Key end;
+  BtreeRoot subtree;
+  // The subtree's root level in the fs tree (subtree.height - 1): it must keep its height so it
+  // can be spliced back. 0: the subtree is the whole fs tree, which may grow or shrink.
+  uint8_t level = 0;
+  std::vector<BtreeRoot> inputs;  // at most kLogMergeInputsMax, none empty
+  std::vector<uint64_t> avail;    // at most kLogMergeBlocksMax block numbers
+  bool operator==(const LogMergeRequest&) const = default;
+};
+Bytes encode(const LogMergeRequest& m);
+bool decode(std::span<const uint8_t> in, LogMergeRequest* m);
+
+// COMMIT_LOG_MERGE request: what became of a piece. Its blocks are written and FLUSHed. The
+// response (empty) comes once the server no longer needs anything from the client for it.
+constexpr uint8_t kLogMergeFailed = 1;      // nothing of it may be used (error says why)
+constexpr uint8_t kLogMergePartial = 2;     // keys from `remaining` on were not merged
+constexpr uint8_t kLogMergeHeightStop = 4;  // partial because the subtree's root would split or empty
+constexpr uint8_t kLogMergeFlagsKnown = kLogMergeFailed | kLogMergePartial | kLogMergeHeightStop;
+struct LogMergeCompletion {
+  uint64_t id = 0;
+  uint8_t flags = 0;
+  uint8_t error = 0;   // a WireError, when failed
+  Key remaining;       // when partial
+  BtreeRoot root;      // the new subtree (when not failed)
+  uint32_t merged = 0; // keys it inserted, updated or erased
+  std::vector<uint64_t> used;   // avail blocks the new subtree holds (at most kLogMergeBlocksMax)
+  std::vector<uint64_t> freed;  // blocks of the old subtree it no longer references
+  bool operator==(const LogMergeCompletion&) const = default;
+};
+Bytes encode(const LogMergeCompletion& m);
+bool decode(std::span<const uint8_t> in, LogMergeCompletion* m);
+
 }  // namespace simfs::fs::proto

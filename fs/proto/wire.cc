@@ -18,6 +18,8 @@ const char* cmd_name(Cmd c) {
     case Cmd::kLockRecover: return "lock_recover";
     case Cmd::kStatfs: return "statfs";
     case Cmd::kFarewell: return "farewell";
+    case Cmd::kGetLogMerge: return "get_log_merge";
+    case Cmd::kCommitLogMerge: return "commit_log_merge";
   }
   return "unknown";
 }

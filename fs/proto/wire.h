@@ -35,9 +35,11 @@ enum class Cmd : uint8_t {
   kLockRecover = 9,    // server -> client: report your locks (after a server restart)
   kStatfs = 10,        // client -> server: free space and inode counts
   kFarewell = 11,      // client -> server: this mount is leaving; reclaim it
+  kGetLogMerge = 12,   // client -> server: a piece of the log merge to do (ENOENT: none now)
+  kCommitLogMerge = 13, // client -> server: the result of a piece (or its failure)
 };
 constexpr uint8_t kCmdFirst = 1;
-constexpr uint8_t kCmdLast = 11;
+constexpr uint8_t kCmdLast = 13;
 const char* cmd_name(Cmd c);
 bool cmd_valid(uint8_t c);
 

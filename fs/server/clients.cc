@@ -87,6 +87,9 @@ sim::Errno Server::reclaim(uint64_t rid, const char* why, std::vector<uint64_t>*
     }
   }
   open_trans_.erase(rid);
+  // Its merge pieces: fenced, it writes nothing more, so their blocks come back (a result
+  // already in stays, to be spliced).
+  if (sim::Errno e = abandon_merge_requests(rid, true)) return e;
   // 2. Its locks: dropped from the lock state only once this commit is durable (drop_locks), so
   // no waiter is granted (or counted as granted) before the mount's last transaction is
   // settled; until then it keeps holding them. Its waiting requests get no answers.

@@ -1,6 +1,6 @@
-// The log merge, run by the server itself in this slice (the log-merge issue hands the work to
-// the clients): finalize every open log tree together, then merge the finalized trees into the
-// fs tree a budgeted step per server commit, and remove them when done.
+// The log merge's rounds: finalize every open log tree together, hand the merge of the
+// finalized trees into the fs tree to the clients (merge_requests.cc), and remove the inputs
+// when every key is merged.
 //
 // Why finalization is coordinated (scoutfs-design §2.3): the fs tree keeps no deletion items,
 // so merging a deletion erases the key outright. If an older version of that key were still in
@@ -15,11 +15,6 @@
 #include "fs/server/server.h"
 
 namespace simfs::fs {
-
-namespace {
-// Items read from each input per step: bounds one step's memory.
-constexpr size_t kMergeBatchItems = 512;
-}  // namespace
 
 void Server::merge_loop() {
   std::shared_ptr<bool> alive = alive_;
@@ -37,18 +32,28 @@ void Server::merge_loop() {
 }
 
 sim::Errno Server::merge_tick() {
-  if (merge_) {
-    bool done = false;
-    if (sim::Errno e = merge_step(*merge_, &done)) return e;
-    if (done) {
-      if (sim::Errno e = finish_merge(*merge_)) return e;
-      logged_items_ = 0;  // recounted at the next tick
-    }
-    dirtied();
-    return 0;
-  }
   std::vector<LogTreeRef> recs;
   if (sim::Errno e = load_all_records(&recs)) return e;
+  logged_items_ = 0;
+  for (const LogTreeRef& r : recs) logged_items_ += r.v.item_count;
+  if (merge_) {
+    // The work is the clients' (merge_requests.cc); here it is spliced once a batch is in.
+    bool spliced = false;
+    std::vector<Reply> replies;
+    if (sim::Errno e = splice_merge_batch(&spliced, &replies)) return e;
+    if (!spliced) return 0;
+    const uint64_t gen = dirtied();
+    if (!replies.empty()) {
+      // The clients' results are answered once the splice that used them is durable.
+      std::shared_ptr<bool> alive = alive_;
+      auto pending = std::make_shared<std::vector<Reply>>(std::move(replies));
+      env_.spawn("server.merge_answers", [this, alive, gen, pending] {
+        if (!*alive || !wait_durable(gen) || !*alive) return;
+        for (Reply& r : *pending) r(0, {});
+      }, /*daemon=*/true);
+    }
+    return 0;
+  }
   uint64_t open_items = 0;
   bool finalized_any = false;
   uint64_t max_in = 0;
@@ -60,8 +65,6 @@ sim::Errno Server::merge_tick() {
       open_items += r.v.item_count;
     }
   }
-  logged_items_ = 0;
-  for (const LogTreeRef& r : recs) logged_items_ += r.v.item_count;
   if (finalize_from_ == 0) {
     const bool forced = force_merge_ && logged_items_ > 0;
     force_merge_ = false;
@@ -87,74 +90,14 @@ sim::Errno Server::merge_tick() {
   Item it{merge_status_key(), meta_->next_seq(), false, encode_merge_status(st)};
   if (sim::Errno e = logs_tree_->insert(it)) return e;
   merge_ = st;
+  batch_next_ = st.next;
+  batch_end_ = false;
+  redo_.reset();
+  merge_level_ = 1;
+  height_stopped_ = false;
   finalize_from_ = 0;
   env_.event("server_merge_start", {{"input_seq", st.input_seq}, {"max_input_seq", max_in}});
   dirtied();
-  return 0;
-}
-
-sim::Errno Server::merge_step(const MergeStatusValue& st, bool* done) {
-  *done = false;
-  std::vector<LogTreeRef> recs;
-  if (sim::Errno e = load_all_records(&recs)) return e;
-  std::vector<Item> batch;
-  Key cut = Key::max();
-  bool more = false;
-  const bool drop_deletions = cfg_.bugs.has(Bug::kMergeDropsDeletions);
-  for (const LogTreeRef& r : recs) {
-    if (!r.v.finalized || r.v.finalize_seq >= st.input_seq || r.v.root.height == 0) continue;
-    Btree t(*cache_, meta_->btree_allocator(), r.v.root, forest_btree_config(sb_.btree_fill));
-    size_t n = 0;
-    sim::Errno e = t.for_each(st.next, Key::max(), [&](const Item& it) {
-      if (!(it.deletion && drop_deletions)) batch.push_back(it);  // BUG (planted) when dropped
-      if (++n == kMergeBatchItems) {
-        // This input has more past here: keys after it cannot be merged from the others yet.
-        cut = std::min(cut, it.key);
-        more = true;
-        return false;
-      }
-      return true;
-    });
-    if (e) return e;
-  }
-  if (more) batch.erase(std::remove_if(batch.begin(), batch.end(), [&](const Item& i) { return i.key > cut; }),
-                        batch.end());
-  std::stable_sort(batch.begin(), batch.end(), [](const Item& a, const Item& b) {
-    return a.key != b.key ? a.key < b.key : a.seq > b.seq;
-  });
-  MergeStatusValue next = st;
-  if (batch.empty() && !more) {
-    *done = true;
-    return 0;
-  }
-  // Stay out of the blocks the server keeps for its own commits.
-  const uint64_t overshoot = 2u * (fs_tree_->root().height + 1u) + 1u;
-  const uint64_t floor = cfg_.meta_reserve / 2 + overshoot;
-  if (meta_->free_blocks() <= floor) return 0;
-  const size_t budget = std::min<size_t>(cfg_.merge_blocks_per_commit, meta_->free_blocks() - floor);
-  if (!batch.empty()) {
-    MergeResult r;
-    sim::Errno e = fs_tree_->merge(batch, MergeOptions{budget, false}, &r);
-    if (e == ERANGE) {
-      next.next = r.next;
-      if (cfg_.bugs.has(Bug::kMergeResumeSkips)) next.next = key_successor(batch.back().key);  // BUG (planted)
-      stats_.merged_items += r.changed;
-    } else if (e) {
-      return e == ENOSPC ? 0 : e;  // short of space: try again after frees
-    } else {
-      stats_.merged_items += batch.size();
-      if (!more) {
-        *done = true;
-        return 0;
-      }
-      next.next = key_successor(cut);
-    }
-  } else {
-    next.next = key_successor(cut);
-  }
-  Item it{merge_status_key(), meta_->next_seq(), false, encode_merge_status(next)};
-  if (sim::Errno e = logs_tree_->update(it)) return e;
-  merge_ = next;
   return 0;
 }
 

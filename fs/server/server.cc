@@ -60,6 +60,7 @@ sim::Errno Server::start() {
   } else if (e != ENOENT) {
     return e;
   }
+  if (sim::Errno me = load_merge_requests()) return me;
   bool bad = false;
   e = clients_tree_->for_each(mounted_client_key(0), mounted_client_key(UINT64_MAX), [&](const Item& it) {
     ClientState c;
@@ -292,6 +293,23 @@ void Server::handle(uint64_t rid, const proto::Header& h, proto::Bytes data, Rep
       farewell(rid, std::move(reply));
       return;
     }
+    case proto::Cmd::kGetLogMerge: {
+      proto::LogMergeGet g;
+      if (!proto::decode(data, &g)) return reply(EINVAL, {});
+      run_update("get_log_merge", std::move(reply), [this, rid, g](proto::Bytes* out) {
+        proto::LogMergeRequest m;
+        sim::Errno e = get_log_merge(rid, g, &m);
+        if (!e) *out = proto::encode(m);
+        return e;
+      });
+      return;
+    }
+    case proto::Cmd::kCommitLogMerge: {
+      proto::LogMergeCompletion c;
+      if (!proto::decode(data, &c)) return reply(EINVAL, {});
+      commit_log_merge(rid, c, std::move(reply));
+      return;
+    }
     default:
       reply(EINVAL, {});
       return;
@@ -348,6 +366,24 @@ void Server::client_disconnected(uint64_t rid) {
   if (it == clients_.end()) return;
   it->second.connected = false;
   it->second.disconnected_at = env_.now();
+  // Its merge pieces go to others; their blocks wait for its result or its reclaim.
+  bool holds = false;
+  for (const auto& [id, r] : merge_requests_)
+    if (r.v.rid == rid && !r.done && !(r.v.flags & kMergeRequestAbandoned)) holds = true;
+  if (!holds) return;
+  std::shared_ptr<bool> alive = alive_;
+  env_.spawn("server.merge_abandon", [this, alive, rid] {
+    if (!*alive || stopped_) return;
+    sim::LockGuard g(mu_);
+    if (stopped_) return;
+    auto c = clients_.find(rid);
+    if (c == clients_.end() || c->second.connected) return;  // reclaimed, or back already
+    if (sim::Errno e = abandon_merge_requests(rid, false)) {
+      fail(e == EIO ? EIO : e, "merge_abandon");
+      return;
+    }
+    dirtied();
+  }, /*daemon=*/true);
 }
 
 }  // namespace simfs::fs

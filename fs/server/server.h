@@ -64,8 +64,12 @@ struct ServerConfig {
   // the finalized trees are merged into the fs tree, merge_blocks_per_commit new fs tree blocks
   // per server commit.
   uint64_t log_finalize_items = 4096;
-  size_t merge_blocks_per_commit = 64;
+  size_t merge_blocks_per_commit = 64;  // new fs tree blocks a merge request may write
   sim::Duration merge_poll = 100 * sim::kMillisecond;
+  // Merge requests (merge_requests.cc): at most this many in flight per client, and in one
+  // batch (the requests handed out between two splices).
+  size_t merge_requests_per_client = 2;
+  size_t merge_batch_requests = 8;
   // How long the server waits for every mounted client to greet and report its locks after it
   // starts, and for a disconnected client to come back, before fencing and reclaiming it.
   sim::Duration recovery_timeout = 2 * sim::kSecond;
@@ -99,7 +103,10 @@ struct ServerStats {
   uint64_t commits = 0;
   uint64_t requests = 0;
   uint64_t merges = 0;           // log merges completed
-  uint64_t merged_items = 0;
+  uint64_t merged_items = 0;     // keys the spliced pieces changed
+  uint64_t merge_requests = 0;   // pieces handed to clients
+  uint64_t merge_splices = 0;    // batches of completed pieces spliced into the fs tree
+  uint64_t merge_failed = 0;     // pieces that came back failed or were abandoned
   uint64_t finalized = 0;        // log trees finalized
   uint64_t reclaimed = 0;        // clients reclaimed (fenced or farewell)
   uint64_t fenced = 0;
@@ -145,6 +152,8 @@ class Server {
   bool mounted(uint64_t rid) const { return clients_.count(rid) > 0; }
   std::vector<uint64_t> mounted_rids() const;
   bool merge_running() const { return merge_.has_value(); }
+  // Merge requests the server holds (handed out, not yet spliced or taken back).
+  size_t merge_requests_held() const { return merge_requests_.size(); }
   const std::optional<MergeStatusValue>& merge_status() const { return merge_; }
   // Every log tree record, in key order (current state, not only durable). Runs in a task.
   struct LogRecord {
@@ -209,11 +218,31 @@ class Server {
   void recover_from(uint64_t rid, Key start);
   uint64_t next_lock_seq();
 
-  // ---- merge (merge.cc) ----
+  // ---- merge (merge.cc: rounds and finalization; merge_requests.cc: the work) ----
   void merge_loop();
   sim::Errno merge_tick();
-  sim::Errno merge_step(const MergeStatusValue& st, bool* done);
   sim::Errno finish_merge(const MergeStatusValue& st);
+
+  struct MergeRequest {
+    uint64_t id = 0;
+    MergeRequestValue v;
+    std::vector<uint64_t> avail;        // the blocks handed out with it
+    std::vector<uint64_t> list_blocks;  // the blocks of the alloc list that names them
+    std::optional<proto::LogMergeCompletion> done;  // its result, until spliced
+    std::vector<Reply> replies;         // COMMIT_LOG_MERGE answers, sent after the splice
+  };
+  sim::Errno load_merge_requests();
+  sim::Errno get_log_merge(uint64_t rid, const proto::LogMergeGet& g, proto::LogMergeRequest* out);
+  sim::Errno merge_inputs(uint64_t input_seq, std::vector<BtreeRoot>* out);
+  void commit_log_merge(uint64_t rid, const proto::LogMergeCompletion& c, Reply reply);
+  // Gives back every block of a request that produced nothing to keep, and forgets it.
+  sim::Errno release_merge_request(uint64_t id);
+  sim::Errno abandon_merge_requests(uint64_t rid, bool reclaiming);
+  sim::Errno put_merge_request(const MergeRequest& r, bool exists);
+  // With no request outstanding: splices every completed piece into the fs tree, frees what
+  // they replaced and moves the merge position on (or ends the merge). *spliced: it did.
+  sim::Errno splice_merge_batch(bool* spliced, std::vector<Reply>* replies);
+  void redo_from(const Key& k);
 
   // ---- clients, reclaim and farewell (clients.cc) ----
   void reclaim_loop();
@@ -258,6 +287,14 @@ class Server {
   bool force_merge_ = false;
   uint64_t logged_items_ = 0;
   std::optional<MergeStatusValue> merge_;
+  std::map<uint64_t, MergeRequest> merge_requests_;  // by id
+  // The batch being handed out: the next range starts at batch_next_ (unless batch_end_), and
+  // redo_ is the lowest key of a range that must be merged again (failed, abandoned).
+  Key batch_next_;
+  bool batch_end_ = false;
+  std::optional<Key> redo_;
+  uint8_t merge_level_ = 1;     // fs tree level of the blocks handed out
+  bool height_stopped_ = false; // a piece of this batch stopped at its subtree's height
 
   sim::Mutex mu_;
   sim::CondVar commit_cv_;   // the commit worker waits for dirty changes

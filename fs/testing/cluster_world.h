@@ -56,6 +56,7 @@ struct ClusterWorld {
   static MountConfig test_mount_config() {
     MountConfig c;
     c.timer = false;
+    c.merge_poll = 10 * sim::kMillisecond;
     return c;
   }
   static ServerConfig test_server_config() {

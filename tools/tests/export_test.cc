@@ -73,6 +73,13 @@ TEST(TraceReader, RejectsMalformedTracesNamingTheLine) {
   backwards.replace(backwards.find("\"t\":52000"), 9, "\"t\":10");
   EXPECT_NE(read_trace(backwards, &t).find("backwards"), std::string::npos);
   EXPECT_NE(read_trace(good + "{\"i\":9,\"t\":1,\"node\":null,\"kind\":\"x\"}\n", &t).find("after the end"), std::string::npos);
+  // An event may carry a field named "end" (a key range's end): it is no end line, and a
+  // non-boolean "end" is no reason to throw.
+  std::string end_field = good;
+  end_field.replace(end_field.find("{\"i\":3,"), 7, "{\"end\":\"4.0.1\",\"i\":3,");
+  EXPECT_EQ(read_trace(end_field, &t), "");
+  EXPECT_EQ(t.events.size(), 9u);
+  EXPECT_FALSE(t.truncated());
   // Truncated is readable: the trace of a crashed run is still worth exporting.
   EXPECT_EQ(read_trace(good.substr(0, good.find("{\"i\":5")), &t), "");
   EXPECT_TRUE(t.truncated());

@@ -262,8 +262,9 @@ TEST(Format, HashIsPinned) {
   // when the log tree record joined it, and when the super gained btree_fill. Format 2: the
   // cluster (the mounted-clients tree and server term in the super; mounts' allocators and
   // transaction seqs in their log tree records; the merge status). Format 3: each log tree
-  // record carries the lock bloom of its items.
-  EXPECT_EQ(format_hash(), 0x951dad0066075cd0ull);
+  // record carries the lock bloom of its items. Format 4: merge request records (the log merge
+  // handed to the clients).
+  EXPECT_EQ(format_hash(), 0xa69df00d5a231565ull);
   EXPECT_NE(kFormatDescription.find("super server_meta_freed[2] alloc_list_head"), std::string_view::npos);
   EXPECT_NE(kFormatDescription.find("btree_leaf_item"), std::string_view::npos);
 }

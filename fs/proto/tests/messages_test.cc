@@ -96,6 +96,49 @@ LockRecoverResponse any_recover_response() {
   return m;
 }
 Statfs any_statfs() { return {any_u64(), any_u64(), any_u64(), any_u64(), any_u64(), any_u64()}; }
+LogMergeGet any_merge_get() { return {any_u64()}; }
+std::vector<uint64_t> any_blocks() {
+  const size_t n = *rc::gen::inRange<size_t>(0, kLogMergeBlocksMax + 1);
+  std::vector<uint64_t> v;
+  for (size_t i = 0; i < n; ++i) v.push_back(any_u64());
+  return v;
+}
+LogMergeRequest any_merge_request() {
+  LogMergeRequest m;
+  m.id = any_u64();
+  m.input_seq = *rc::gen::inRange<uint64_t>(1, UINT64_MAX);
+  m.start = any_key();
+  m.end = any_key();
+  if (m.end < m.start) std::swap(m.start, m.end);
+  m.subtree = any_root();
+  m.level = m.subtree.height >= 2 && *rc::gen::arbitrary<bool>() ? static_cast<uint8_t>(m.subtree.height - 1) : 0;
+  const size_t n = *rc::gen::inRange<size_t>(0, kLogMergeInputsMax + 1);
+  for (size_t i = 0; i < n; ++i) {
+    BtreeRoot r = any_root();
+    if (r.height == 0) r = BtreeRoot{BlockRef{1, r.ref.seq}, 1};
+    m.inputs.push_back(r);
+  }
+  m.avail = any_blocks();
+  return m;
+}
+LogMergeCompletion any_merge_completion() {
+  LogMergeCompletion m;
+  m.id = any_u64();
+  if (*rc::gen::arbitrary<bool>()) {
+    m.flags = kLogMergeFailed;
+    m.error = static_cast<uint8_t>(*rc::gen::inRange<int>(1, kWireErrorLast + 1));
+    m.remaining = any_key();
+    return m;
+  }
+  const int kind = *rc::gen::inRange<int>(0, 3);
+  m.flags = kind == 0 ? 0 : kind == 1 ? kLogMergePartial : (kLogMergePartial | kLogMergeHeightStop);
+  m.remaining = any_key();
+  m.root = any_root();
+  m.merged = *rc::gen::arbitrary<uint32_t>();
+  m.used = any_blocks();
+  m.freed = any_blocks();
+  return m;
+}
 
 // ---- round trips ----
 
@@ -123,6 +166,53 @@ RC_GTEST_PROP(MessagesRoundTrip, LockMessage, ()) { check_round_trip(any_lock())
 RC_GTEST_PROP(MessagesRoundTrip, LockRecoverRequest, ()) { check_round_trip(any_recover_request()); }
 RC_GTEST_PROP(MessagesRoundTrip, LockRecoverResponse, ()) { check_round_trip(any_recover_response()); }
 RC_GTEST_PROP(MessagesRoundTrip, Statfs, ()) { check_round_trip(any_statfs()); }
+RC_GTEST_PROP(MessagesRoundTrip, LogMergeGet, ()) { check_round_trip(any_merge_get()); }
+RC_GTEST_PROP(MessagesRoundTrip, LogMergeRequest, ()) { check_round_trip(any_merge_request()); }
+RC_GTEST_PROP(MessagesRoundTrip, LogMergeCompletion, ()) { check_round_trip(any_merge_completion()); }
+
+// The codecs refuse what no correct peer sends: a count past its bound (before sizing
+// anything), an empty input tree, a failed result that claims blocks, unknown flags.
+TEST(MessagesLogMerge, RefusesWhatNoPeerSends) {
+  LogMergeRequest rq;
+  rq.input_seq = 5;
+  rq.inputs = {BtreeRoot{BlockRef{7, 1}, 1}};
+  rq.avail = {10, 11};
+  Bytes b = encode(rq);
+  LogMergeRequest drq;
+  ASSERT_TRUE(decode(b, &drq));
+  Bytes bad = b;
+  const size_t inputs_count_at = 2 * 8 + 2 * kKeyBytes + kBtreeRootBytes + 1;
+  bad[inputs_count_at + 3] = 0x7f;  // a huge count
+  EXPECT_FALSE(decode(bad, &drq));
+  bad = b;
+  bad[inputs_count_at + 4 + kBlockRefBytes] = 0;  // input height 0: an empty tree is no input
+  EXPECT_FALSE(decode(bad, &drq));
+
+  LogMergeCompletion c;
+  c.flags = kLogMergeFailed;
+  c.error = static_cast<uint8_t>(WireError::kIo);
+  LogMergeCompletion dc;
+  ASSERT_TRUE(decode(encode(c), &dc));
+  Bytes cb = encode(c);
+  cb[8] = 0x80;  // unknown flag
+  EXPECT_FALSE(decode(cb, &dc));
+  cb = encode(c);
+  cb[9] = 0;  // failed with no error
+  EXPECT_FALSE(decode(cb, &dc));
+  Bytes hb;  // a height stop that is not partial
+  {
+    sim::ByteWriter w(hb);
+    w.u64(0);
+    w.u8(kLogMergeHeightStop);
+    w.u8(0);
+    encode_key(w, Key{});
+    encode_btree_root(w, BtreeRoot{});
+    w.u32(0);
+    w.u32(0);
+    w.u32(0);
+  }
+  EXPECT_FALSE(decode(hb, &dc));
+}
 
 TEST(MessagesRoundTrip, Empty) {
   EXPECT_TRUE(decode_empty({}));
@@ -415,6 +505,10 @@ const std::vector<Kind>& kinds() {
       kind(Cmd::kStatfs, true, any_statfs),
       empty(Cmd::kFarewell, false),
       empty(Cmd::kFarewell, true),
+      kind(Cmd::kGetLogMerge, false, any_merge_get),
+      kind(Cmd::kGetLogMerge, true, any_merge_request),
+      kind(Cmd::kCommitLogMerge, false, any_merge_completion),
+      empty(Cmd::kCommitLogMerge, true),
   };
   return k;
 }

@@ -108,7 +108,7 @@ TEST(WireLayout, CommandNumbersArePinned) {
 
 TEST(WireCmd, NamesAndValidity) {
   const char* names[] = {"greeting", "alloc_inodes", "get_log_trees", "commit_log_trees", "sync_log_trees", "get_roots",
-                         "get_last_seq", "lock", "lock_recover", "statfs", "farewell"};
+                         "get_last_seq", "lock", "lock_recover", "statfs", "farewell", "get_log_merge", "commit_log_merge"};
   for (uint8_t c = kCmdFirst; c <= kCmdLast; ++c) {
     EXPECT_TRUE(cmd_valid(c));
     EXPECT_STREQ(cmd_name(static_cast<Cmd>(c)), names[c - kCmdFirst]);
