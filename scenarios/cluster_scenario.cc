@@ -460,13 +460,16 @@ std::vector<std::string> cluster_bugs(bool faults) {
   // scenarios' business. no_resend_replay needs a broken connection: faults.)
   for (Bug b : {Bug::kInvalidateBeforeCommit, Bug::kIncompatibleGrant, Bug::kReplyBeforeDurable,
                 Bug::kItemSeqIgnoresWriteSeq, Bug::kInvalidateKeepsMode, Bug::kFarewellKeepsLocks,
-                Bug::kInvalidateNoWakeup, Bug::kLeakOnDelete, Bug::kTruncateNoReserve, Bug::kBloomSkipsDeletions}) {
+                Bug::kInvalidateNoWakeup, Bug::kLeakOnDelete, Bug::kTruncateNoReserve, Bug::kBloomSkipsDeletions,
+                Bug::kMergeResumeSkips, Bug::kMergeDropsDeletions, Bug::kMergeOverlappingRanges}) {
     bugs.push_back(simfs::fs::bug_name(b));
   }
   if (faults) bugs.push_back(simfs::fs::bug_name(Bug::kNoResendReplay));
   // Needs two mounts changing one inode's orphan record in transactions opened out of order:
   // crashes and partitions make those long-lived.
   if (faults) bugs.push_back(simfs::fs::bug_name(Bug::kOrphanSeqIgnoresInodeLock));
+  // Needs a client reclaimed while it holds a merge piece: crashes.
+  if (faults) bugs.push_back(simfs::fs::bug_name(Bug::kMergeReclaimLeaks));
   return bugs;
 }
 

@@ -185,7 +185,19 @@ const PlantedBug kPlantedBugRows[] = {
     PlantedBug{"swarm", "invalidate_no_wakeup", "fs.liveness"},
     PlantedBug{"swarm", "leak_on_delete", "fs.fsck"},
     PlantedBug{"swarm", "bloom_skips_deletions", "fs.fsck|fs.op_result|fs.state"},
-    PlantedBug{"swarm", "truncate_no_reserve", "fs.enospc"}};
+    PlantedBug{"swarm", "truncate_no_reserve", "fs.enospc"},
+    // The log merge by clients (fs/server/merge_requests.cc, fs/client/log_merge.cc).
+    PlantedBug{"multi_mount", "merge_resume_skips", "fs.op_result|fs.state|fs.durability|fs.fsck"},
+    PlantedBug{"multi_mount", "merge_drops_deletions", "fs.op_result|fs.state|fs.durability|fs.fsck"},
+    PlantedBug{"multi_mount", "merge_overlapping_ranges", "fs.op_result|fs.state|fs.durability|fs.fsck"},
+    PlantedBug{"cluster_smoke", "merge_resume_skips", "fs.op_result|fs.state|fs.durability|fs.fsck"},
+    PlantedBug{"cluster_smoke", "merge_drops_deletions", "fs.op_result|fs.state|fs.durability|fs.fsck"},
+    PlantedBug{"cluster_smoke", "merge_overlapping_ranges", "fs.op_result|fs.state|fs.durability|fs.fsck"},
+    PlantedBug{"swarm", "merge_resume_skips", "fs.op_result|fs.state|fs.durability|fs.fsck"},
+    PlantedBug{"swarm", "merge_drops_deletions", "fs.op_result|fs.state|fs.durability|fs.fsck"},
+    PlantedBug{"swarm", "merge_overlapping_ranges", "fs.op_result|fs.state|fs.durability|fs.fsck"},
+    PlantedBug{"multi_mount", "merge_reclaim_leaks_allocator", "fs.fsck"},
+    PlantedBug{"swarm", "merge_reclaim_leaks_allocator", "fs.fsck"}};
 
 // Every invariant a scenario declares must be shown to fire in that scenario: by a run whose
 // first violation is exactly it (a planted bug's row above with that one invariant, or a
