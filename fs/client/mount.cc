@@ -424,6 +424,7 @@ sim::Errno Mount::unmount() {
   link_.shutdown();
   locks_->shutdown();
   *alive_ = false;
+  unmounted_ = e == 0;
   return e;
 }
 
