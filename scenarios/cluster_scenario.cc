@@ -17,6 +17,7 @@
 // mount's synced writes among it), every mount unmounts, and fsck finds the images clean.
 #include <algorithm>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,7 @@ class ClusterScenario final : public Scenario {
   uint64_t messages_sent() const override { return net_ ? net_->messages_sent() : 0; }
 
  private:
+  std::set<uint64_t> gone_;  // rids the server said are gone (ServerObserver::mount_gone)
   struct Member {
     std::unique_ptr<fs::NodeStack> stack;
     uint64_t rid = 0;  // the mount running now (0: none)
@@ -127,6 +129,8 @@ fs::NodeStackConfig ClusterScenario::stack_config(int node) {
   c.mount.bugs = bugs_;
   c.server.log_finalize_items = static_cast<uint64_t>(params_.integer("log_finalize_items"));
   c.server.merge_blocks_per_commit = static_cast<size_t>(params_.integer("merge_blocks_per_commit"));
+  c.server.merge_requests_per_client = static_cast<size_t>(params_.integer("merge_requests_per_client"));
+  c.server.merge_batch_requests = static_cast<size_t>(params_.integer("merge_batch_requests"));
   c.server.reconnect_timeout = params_.duration("reconnect_timeout");
   c.server.recovery_timeout = params_.duration("reconnect_timeout");
   c.server.bugs = bugs_;
@@ -155,7 +159,10 @@ fs::NodeStackConfig ClusterScenario::stack_config(int node) {
       restart_node(sim_->node(0));
     };
     c.observer.transaction_durable = [this](uint64_t rid, uint64_t seq) { checker_.transaction_durable(rid, seq); };
-    c.observer.mount_gone = [this](uint64_t rid) { violation(checker_.mount_gone(rid)); };
+    c.observer.mount_gone = [this](uint64_t rid) {
+      gone_.insert(rid);
+      violation(checker_.mount_gone(rid));
+    };
   }
   return c;
 }
@@ -298,11 +305,10 @@ void ClusterScenario::check_locks() {
   // grant arrives), so two mounts never hold conflicting modes at once.
   std::map<fs::Key, std::vector<std::pair<uint64_t, fs::LockMode>>> held;
   for (Member& m : members_) {
-    // An unmounted mount's locks went with its farewell (it may still list a lock whose
-    // invalidation it never answered: an open file it never closed).
-    if (!m.rid || !m.stack->has_mount() || m.stack->mount().failed() || m.stack->mount().unmounted() || m.fenced) {
-      continue;
-    }
+    // A mount the server has let go (its farewell or reclaim is durable) holds nothing any more,
+    // whatever it still lists until the answer reaches it (a lock whose invalidation it never
+    // answered, say: an open file it never closed), and the server may grant its locks.
+    if (!m.rid || !m.stack->has_mount() || m.stack->mount().failed() || gone_.count(m.rid) || m.fenced) continue;
     for (const auto& [k, mode] : m.stack->mount().locks().held_locks()) held[k].emplace_back(m.rid, mode);
   }
   for (const auto& [k, hs] : held) {
@@ -441,7 +447,9 @@ std::vector<ParamSpec> cluster_params(bool faults) {
       int_param("dirty_items_max", 64, 1, 100000, "dirty items that make an operation commit"),
       int_param("btree_fill", 1100, 0, 4060, "entry bytes per block of the forest's trees (0: whole blocks)"),
       int_param("log_finalize_items", 96, 1, 1 << 20, "items in open log trees that start a log merge"),
-      int_param("merge_blocks_per_commit", 8, 1, 1 << 20, "new fs tree blocks one server commit's merge step may write"),
+      int_param("merge_blocks_per_commit", 8, 1, 1 << 20, "new fs tree blocks one merge piece may write"),
+      int_param("merge_requests_per_client", 2, 1, 64, "merge pieces one client may hold at once"),
+      int_param("merge_batch_requests", 8, 1, 1024, "merge pieces handed out between two splices"),
       duration_param("reconnect_timeout", 1 * kSecond, 10 * kMillisecond, 60 * kSecond,
                      "how long the server waits for a lost client (and for recovery after it starts)"),
       duration_param("workload_end", faults ? 6 * kSecond : 2 * kSecond, 1 * kSecond, 600 * kSecond,

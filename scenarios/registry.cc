@@ -11,6 +11,7 @@ ScenarioInfo single_mount_scenario_info();
 ScenarioInfo cluster_smoke_scenario_info();
 ScenarioInfo multi_mount_scenario_info();
 ScenarioInfo swarm_scenario_info();
+ScenarioInfo compaction_storm_scenario_info();
 
 const std::vector<ScenarioInfo>& all_scenarios() {
   static const std::vector<ScenarioInfo> all = {
@@ -21,6 +22,7 @@ const std::vector<ScenarioInfo>& all_scenarios() {
       cluster_smoke_scenario_info(),
       multi_mount_scenario_info(),
       swarm_scenario_info(),
+      compaction_storm_scenario_info(),
   };
   return all;
 }

@@ -424,7 +424,6 @@ sim::Errno Mount::unmount() {
   link_.shutdown();
   locks_->shutdown();
   *alive_ = false;
-  unmounted_ = e == 0;
   return e;
 }
 

@@ -99,8 +99,6 @@ class Mount {
   // Non-zero once the mount stopped: the error every operation now returns.
   sim::Errno failed() const { return failed_; }
   sim::Errno stop_cause() const { return stop_cause_; }
-  // unmount() has finished: the server reclaimed this mount, which holds no lock any more.
-  bool unmounted() const { return unmounted_; }
   // Stops the mount (an operation failed half way, or the server refused us).
   void fail(sim::Errno cause);
 
@@ -220,7 +218,6 @@ class Mount {
   sim::WaitQueue hold_waiters_;
   sim::WaitQueue holders_done_;
   bool stopping_ = false;
-  bool unmounted_ = false;
   sim::Errno failed_ = 0;
   sim::Errno stop_cause_ = 0;
   std::shared_ptr<bool> alive_;

@@ -197,7 +197,11 @@ const PlantedBug kPlantedBugRows[] = {
     PlantedBug{"swarm", "merge_drops_deletions", "fs.op_result|fs.state|fs.durability|fs.fsck"},
     PlantedBug{"swarm", "merge_overlapping_ranges", "fs.op_result|fs.state|fs.durability|fs.fsck"},
     PlantedBug{"multi_mount", "merge_reclaim_leaks_allocator", "fs.fsck"},
-    PlantedBug{"swarm", "merge_reclaim_leaks_allocator", "fs.fsck"}};
+    PlantedBug{"swarm", "merge_reclaim_leaks_allocator", "fs.fsck"},
+    PlantedBug{"compaction_storm", "merge_resume_skips", "fs.op_result|fs.state|fs.durability|fs.fsck"},
+    PlantedBug{"compaction_storm", "merge_drops_deletions", "fs.op_result|fs.state|fs.durability|fs.fsck"},
+    PlantedBug{"compaction_storm", "merge_overlapping_ranges", "fs.op_result|fs.state|fs.durability|fs.fsck"},
+    PlantedBug{"compaction_storm", "merge_reclaim_leaks_allocator", "fs.fsck"}};
 
 // Every invariant a scenario declares must be shown to fire in that scenario: by a run whose
 // first violation is exactly it (a planted bug's row above with that one invariant, or a
@@ -221,6 +225,13 @@ const Witness kWitnesses[] = {
     Witness{"multi_mount", "lock.server_state", "incompatible_grant"},
     Witness{"single_mount", "fs.state", "rename_dir_nlink"},
     Witness{"single_mount", "fs.liveness", "no_restart"},
+    Witness{"compaction_storm", "fs.op_result", "merge_resume_skips"},
+    Witness{"compaction_storm", "fs.state", "merge_drops_deletions"},
+    Witness{"compaction_storm", "fs.durability", "merge_overlapping_ranges"},
+    Witness{"compaction_storm", "fs.fsck", "merge_reclaim_leaks_allocator"},
+    // A deletion that comes back can keep an operation from ever finishing (rmdir of a
+    // directory that is empty again and again, say).
+    Witness{"compaction_storm", "fs.liveness", "merge_drops_deletions"},
     Witness{"swarm", "lock.compatible", "invalidate_keeps_mode"},
     Witness{"swarm", "fs.op_result", "invalidate_before_commit"},
     Witness{"swarm", "fs.state", "item_seq_ignores_write_seq"},
@@ -242,6 +253,13 @@ const ShownElsewhere kShownElsewhere[] = {
     // The same connection check multi_mount's no_resend_replay row shows; cluster_smoke breaks
     // no connections, so nothing there can get out of order.
     {"cluster_smoke", "net.in_order", "multi_mount --bug no_resend_replay (the same check)"},
+    // compaction_storm is multi_mount's scenario code with other parameters and only the merge
+    // bugs listed: these checks are the ones multi_mount's rows show firing.
+    {"compaction_storm", "fs.enospc", "multi_mount --bug truncate_no_reserve (the same check)"},
+    {"compaction_storm", "lock.server_state", "multi_mount --bug incompatible_grant (the same check)"},
+    {"compaction_storm", "lock.compatible", "multi_mount --bug invalidate_keeps_mode (the same check)"},
+    {"compaction_storm", "lock.departed", "multi_mount --bug farewell_keeps_locks (the same check)"},
+    {"compaction_storm", "net.in_order", "multi_mount --bug no_resend_replay (the same check)"},
 };
 
 class EveryWitness : public ::testing::TestWithParam<Witness> {};
