@@ -68,7 +68,10 @@ namespace simfs::fs {
     "the server starts the next merge piece after the leaf that holds this piece's start, not after its "      \
     "block, so two pieces in flight copy the same fs tree block and one splice undoes the other")              \
   X(kMergeReclaimLeaks, "merge_reclaim_leaks_allocator",                                                      \
-    "reclaiming a client forgets the blocks handed out with its merge pieces, which are then never free")
+    "reclaiming a client forgets the blocks handed out with its merge pieces, which are then never free")     \
+  X(kMergeFinalizeOneAtATime, "merge_finalize_one_at_a_time",                                                 \
+    "the log merge starts as soon as one log tree is finalized instead of every open one, so an open tree "    \
+    "can still hold an older version of a key the merge deletes, which comes back once the inputs are freed")
 
 enum class Bug : uint8_t {
 #define SIMFS_BUG_ENUM(e, name, what) e,

@@ -85,6 +85,9 @@ sim::Errno Server::merge_tick() {
       links_->send(r.rid, proto::Cmd::kSyncLogTrees, {}, [](net::Reply&&) {});
     }
   }
+  // BUG (planted, merge_finalize_one_at_a_time): the merge starts once any tree is finalized,
+  // while open trees may still hold older versions of its keys.
+  if (blocked && cfg_.bugs.has(Bug::kMergeFinalizeOneAtATime)) blocked = false;
   if (blocked || !finalized_any) return 0;
   MergeStatusValue st{meta_->next_seq(), Key::min()};
   Item it{merge_status_key(), meta_->next_seq(), false, encode_merge_status(st)};

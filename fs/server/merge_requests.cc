@@ -71,6 +71,9 @@ sim::Errno Server::load_merge_requests() {
       }
       if (v.flags & kMergeRequestAbandoned) redo_from(v.start);
     }
+    if (!(v.flags & kMergeRequestAbandoned) && observer_.merge_piece_out) {
+      observer_.merge_piece_out(id, v.subtree.ref.blkno, v.level == 0);
+    }
     merge_requests_[id] = std::move(r);
   }
   return 0;
@@ -174,6 +177,7 @@ sim::Errno Server::get_log_merge(uint64_t rid, const proto::LogMergeGet& g, prot
     batch_next_ = key_successor(piece_end);
   }
   ++stats_.merge_requests;
+  if (observer_.merge_piece_out) observer_.merge_piece_out(r.id, r.v.subtree.ref.blkno, r.v.level == 0);
   env_.event("server_merge_request", {{"id", r.id}, {"rid", rid}, {"level", r.v.level},
                                       {"first", key_string(r.v.start)}, {"last", key_string(r.v.end)},
                                       {"blocks", r.avail.size()}});
@@ -191,6 +195,7 @@ sim::Errno Server::release_merge_request(uint64_t id) {
   for (uint64_t b : it->second.list_blocks) meta_->free(b);
   if (sim::Errno e = logs_tree_->erase(merge_request_key(id))) return e;
   merge_requests_.erase(it);
+  if (observer_.merge_piece_gone) observer_.merge_piece_gone(id);
   return 0;
 }
 
@@ -211,12 +216,14 @@ sim::Errno Server::abandon_merge_requests(uint64_t rid, bool reclaiming) {
       if (cfg_.bugs.has(Bug::kMergeReclaimLeaks)) {
         if (sim::Errno e = logs_tree_->erase(merge_request_key(id))) return e;
         merge_requests_.erase(id);
+        if (observer_.merge_piece_gone) observer_.merge_piece_gone(id);
         continue;
       }
       if (sim::Errno e = release_merge_request(id)) return e;
     } else if (!(r.v.flags & kMergeRequestAbandoned)) {
       r.v.flags |= kMergeRequestAbandoned;
       if (sim::Errno e = put_merge_request(r, true)) return e;
+      if (observer_.merge_piece_gone) observer_.merge_piece_gone(id);
       env_.event("server_merge_abandoned", {{"id", id}, {"rid", rid}});
     }
   }
@@ -315,6 +322,7 @@ sim::Errno Server::splice_merge_batch(bool* spliced, std::vector<Reply>* replies
     if (sim::Errno e = logs_tree_->erase(merge_request_key(id))) return e;
     for (Reply& rp : r.replies) replies->push_back(std::move(rp));
     merge_requests_.erase(id);
+    if (observer_.merge_piece_gone) observer_.merge_piece_gone(id);
   }
   // Where the merge goes on: the lowest key some piece did not merge, else past the batch.
   std::optional<Key> next = redo_;

@@ -25,6 +25,7 @@ std::vector<uint64_t> Server::mounted_rids() const {
 }
 
 sim::Errno Server::start() {
+  if (observer_.starting) observer_.starting();
   SuperBlock sb;
   if (sim::Errno e = read_super(meta_disk_, std::nullopt, &sb)) return e;
   if (sb.format_version != kFormatVersion || sb.format_hash != format_hash()) return EINVAL;

@@ -88,6 +88,13 @@ using FenceAgent = std::function<bool(uint64_t rid, uint32_t node)>;
 struct ServerObserver {
   std::function<void(uint64_t rid, uint64_t trans_seq)> transaction_durable;
   std::function<void(uint64_t rid)> mount_gone;
+  // The log merge's pieces (merge_requests.cc): one handed out (or reloaded by a starting
+  // server), copying fs tree block `block` (the root, for a whole-tree piece); one that no
+  // longer counts (spliced, given back, or abandoned: its result will not be used).
+  std::function<void(uint64_t id, uint64_t block, bool whole_tree)> merge_piece_out;
+  std::function<void(uint64_t id)> merge_piece_gone;
+  // A server is starting: what an earlier one handed out is reported again if still out.
+  std::function<void()> starting;
 };
 
 class ClientLinks {

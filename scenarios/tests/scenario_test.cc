@@ -189,18 +189,20 @@ const PlantedBug kPlantedBugRows[] = {
     // The log merge by clients (fs/server/merge_requests.cc, fs/client/log_merge.cc).
     PlantedBug{"multi_mount", "merge_resume_skips", "fs.op_result|fs.state|fs.durability|fs.fsck"},
     PlantedBug{"multi_mount", "merge_drops_deletions", "fs.op_result|fs.state|fs.durability|fs.fsck"},
-    PlantedBug{"multi_mount", "merge_overlapping_ranges", "fs.op_result|fs.state|fs.durability|fs.fsck"},
+    PlantedBug{"multi_mount", "merge_overlapping_ranges", "merge.disjoint"},
     PlantedBug{"cluster_smoke", "merge_resume_skips", "fs.op_result|fs.state|fs.durability|fs.fsck"},
     PlantedBug{"cluster_smoke", "merge_drops_deletions", "fs.op_result|fs.state|fs.durability|fs.fsck"},
-    PlantedBug{"cluster_smoke", "merge_overlapping_ranges", "fs.op_result|fs.state|fs.durability|fs.fsck"},
+    PlantedBug{"cluster_smoke", "merge_overlapping_ranges", "merge.disjoint"},
     PlantedBug{"swarm", "merge_resume_skips", "fs.op_result|fs.state|fs.durability|fs.fsck"},
     PlantedBug{"swarm", "merge_drops_deletions", "fs.op_result|fs.state|fs.durability|fs.fsck"},
-    PlantedBug{"swarm", "merge_overlapping_ranges", "fs.op_result|fs.state|fs.durability|fs.fsck"},
+    PlantedBug{"swarm", "merge_overlapping_ranges", "merge.disjoint"},
     PlantedBug{"multi_mount", "merge_reclaim_leaks_allocator", "fs.fsck"},
     PlantedBug{"swarm", "merge_reclaim_leaks_allocator", "fs.fsck"},
+    PlantedBug{"multi_mount", "merge_finalize_one_at_a_time", "fs.op_result|fs.state|fs.durability|fs.fsck|fs.liveness"},
+    PlantedBug{"swarm", "merge_finalize_one_at_a_time", "fs.op_result|fs.state|fs.durability|fs.fsck|fs.liveness"},
     PlantedBug{"compaction_storm", "merge_resume_skips", "fs.op_result|fs.state|fs.durability|fs.fsck"},
     PlantedBug{"compaction_storm", "merge_drops_deletions", "fs.op_result|fs.state|fs.durability|fs.fsck"},
-    PlantedBug{"compaction_storm", "merge_overlapping_ranges", "fs.op_result|fs.state|fs.durability|fs.fsck"},
+    PlantedBug{"compaction_storm", "merge_overlapping_ranges", "merge.disjoint"},
     PlantedBug{"compaction_storm", "merge_reclaim_leaks_allocator", "fs.fsck"}};
 
 // Every invariant a scenario declares must be shown to fire in that scenario: by a run whose
@@ -226,8 +228,8 @@ const Witness kWitnesses[] = {
     Witness{"single_mount", "fs.state", "rename_dir_nlink"},
     Witness{"single_mount", "fs.liveness", "no_restart"},
     Witness{"compaction_storm", "fs.op_result", "merge_resume_skips"},
+    Witness{"compaction_storm", "merge.disjoint", "merge_overlapping_ranges"},
     Witness{"compaction_storm", "fs.state", "merge_drops_deletions"},
-    Witness{"compaction_storm", "fs.durability", "merge_overlapping_ranges"},
     Witness{"compaction_storm", "fs.fsck", "merge_reclaim_leaks_allocator"},
     // A deletion that comes back can keep an operation from ever finishing (rmdir of a
     // directory that is empty again and again, say).
@@ -250,6 +252,7 @@ const ShownElsewhere kShownElsewhere[] = {
     {"cluster_smoke", "fs.durability", "oracle/tests/cluster_checker_test.cc (durability news withheld)"},
     {"multi_mount", "fs.durability", "oracle/tests/cluster_checker_test.cc (durability news withheld)"},
     {"swarm", "fs.durability", "oracle/tests/cluster_checker_test.cc (durability news withheld)"},
+    {"compaction_storm", "fs.durability", "oracle/tests/cluster_checker_test.cc (durability news withheld)"},
     // The same connection check multi_mount's no_resend_replay row shows; cluster_smoke breaks
     // no connections, so nothing there can get out of order.
     {"cluster_smoke", "net.in_order", "multi_mount --bug no_resend_replay (the same check)"},
