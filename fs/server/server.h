@@ -161,6 +161,12 @@ class Server {
   bool merge_running() const { return merge_.has_value(); }
   // Merge requests the server holds (handed out, not yet spliced or taken back).
   size_t merge_requests_held() const { return merge_requests_.size(); }
+  // Of those, the ones `rid` is working on (handed out, no result yet, not abandoned).
+  size_t merge_pieces_out_to(uint64_t rid) const {
+    size_t n = 0;
+    for (const auto& [id, r] : merge_requests_) n += r.v.rid == rid && !r.done && !(r.v.flags & kMergeRequestAbandoned);
+    return n;
+  }
   const std::optional<MergeStatusValue>& merge_status() const { return merge_; }
   // Every log tree record, in key order (current state, not only durable). Runs in a task.
   struct LogRecord {
