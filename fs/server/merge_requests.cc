@@ -285,7 +285,7 @@ sim::Errno Server::splice_merge_batch(bool* spliced, std::vector<Reply>* replies
   }
   if (done.empty() && !redo_ && !batch_end_) return 0;  // nothing handed out yet
   std::sort(done.begin(), done.end(), [&](uint64_t a, uint64_t b) {
-    return merge_requests_[a].v.start < merge_requests_[b].v.start;
+    return merge_requests_.at(a).v.start < merge_requests_.at(b).v.start;
   });
   // Splice every subtree first, then fix the seams: a rebalance may join a spliced block with
   // its neighbour, which must then be the neighbour's new version already.
@@ -316,8 +316,10 @@ sim::Errno Server::splice_merge_batch(bool* spliced, std::vector<Reply>* replies
     MergeRequest& r = merge_requests_[id];
     const proto::LogMergeCompletion& c = *r.done;
     for (uint64_t b : c.freed) meta_->free(b);
+    std::vector<uint64_t> used = c.used;
+    std::sort(used.begin(), used.end());
     for (uint64_t b : r.avail)
-      if (std::find(c.used.begin(), c.used.end(), b) == c.used.end()) meta_->free(b);
+      if (!std::binary_search(used.begin(), used.end(), b)) meta_->free(b);
     for (uint64_t b : r.list_blocks) meta_->free(b);
     if (sim::Errno e = logs_tree_->erase(merge_request_key(id))) return e;
     for (Reply& rp : r.replies) replies->push_back(std::move(rp));
