@@ -27,6 +27,7 @@
 #include "fs/server/mkfs.h"
 #include "oracle/cluster_checker.h"
 #include "oracle/merge_piece_checker.h"
+#include "oracle/quorum_checker.h"
 #include "scenarios/cluster_scenario.h"
 #include "scenarios/nemesis.h"
 #include "scenarios/scenario.h"
@@ -55,6 +56,8 @@ constexpr Site kSiteKind{"cluster.op.kind", Stream::kWorkload};
 constexpr Site kSiteArg{"cluster.op.arg", Stream::kWorkload};
 constexpr Site kSiteLen{"cluster.op.len", Stream::kWorkload};
 constexpr Site kSiteThink{"cluster.think", Stream::kWorkload};
+constexpr Site kSiteKillGap{"cluster.server_kill.gap", Stream::kFaults};
+constexpr Site kSiteKillDown{"cluster.server_kill.down", Stream::kFaults};
 
 class ClusterScenario final : public Scenario {
  public:
@@ -69,7 +72,8 @@ class ClusterScenario final : public Scenario {
   std::set<uint64_t> gone_;  // rids the server said are gone (ServerObserver::mount_gone)
   struct Member {
     std::unique_ptr<fs::NodeStack> stack;
-    uint64_t rid = 0;  // the mount running now (0: none)
+    uint64_t rid = 0;         // the mount running now (0: none)
+    uint64_t quorum_rid = 0;  // the rid its quorum member elects with (0: none)
     bool fenced = false;
     uint64_t ops_after_heal = 0;
   };
@@ -82,6 +86,11 @@ class ClusterScenario final : public Scenario {
   void workload(sim::Node& node, uint64_t rid);
   void restart_node(sim::Node& node);
   void check_locks();
+  // The server that serves now: the running one of the greatest term (null: none).
+  fs::Server* serving_server(int* node = nullptr);
+  void kill_servers();
+  void quorum_written(const fs::QuorumBlock& b);
+  void server_serving(int node, uint64_t term, uint64_t rid);
   FsOp next_op();
   bool faults_possible() const { return nemesis_ && !nemesis_->healed(); }
   void violation(const oracle::ClusterVerdict& v) {
@@ -94,6 +103,7 @@ class ClusterScenario final : public Scenario {
   Params params_;
   bool faults_;
   int mounts_;
+  int voters_;  // 0: node 0 always serves; else nodes 0..voters_-1 elect the server
   int tasks_;
   std::vector<FsOp::Kind> ops_;  // the kinds the workload draws from, in kind order
   sim::Time workload_end_;
@@ -104,6 +114,7 @@ class ClusterScenario final : public Scenario {
   std::unique_ptr<Nemesis> nemesis_;
   ClusterChecker checker_;
   oracle::MergePieceChecker pieces_;  // the log merge's pieces in flight share no block
+  oracle::QuorumChecker quorum_;
   bool formatted_ = false;
   uint64_t next_rid_ = 0;
   bool stop_ = false;
@@ -111,7 +122,8 @@ class ClusterScenario final : public Scenario {
 
 ClusterScenario::ClusterScenario(const ScenarioOptions& o, bool faults)
     : bug_(o.bug), bugs_(fs::BugSet::from_name(o.bug)), params_(o.params), faults_(faults),
-      mounts_(static_cast<int>(o.params.integer("mounts"))), tasks_(static_cast<int>(o.params.integer("tasks_per_mount"))),
+      mounts_(static_cast<int>(o.params.integer("mounts"))),
+      voters_(static_cast<int>(o.params.integer("voters"))), tasks_(static_cast<int>(o.params.integer("tasks_per_mount"))),
       workload_end_(o.params.duration("workload_end")) {
   const std::vector<std::string>& ops = o.params.list("ops");
   for (int k = 0; k < FsOp::kKinds; ++k) {
@@ -139,14 +151,21 @@ fs::NodeStackConfig ClusterScenario::stack_config(int node) {
   c.on_protocol_violation = [this](const std::string& what) {
     if (!stop_) sim_->violation("net.in_order", what);
   };
-  if (node == 0) {
+  if (voters_ > 0) {
+    for (int v = 0; v < voters_; ++v) c.quorum_slot_nodes.push_back(v);
+    c.quorum_slot = node < voters_ ? node : -1;
+    c.election.heartbeat_timeout = params_.duration("heartbeat_timeout");
+    c.quorum_observer = [this](const fs::QuorumBlock& b) { quorum_written(b); };
+    c.on_serving = [this, node](uint64_t term, uint64_t rid) { server_serving(node, term, rid); };
+  }
+  if (voters_ > 0 ? node < voters_ : node == 0) {
     // The fence agent cuts the node's device I/O; its mount then stops on its next write, and
     // the node is restarted (and unfenced) like any stopped mount's.
     c.fence = [this](uint64_t rid, uint32_t n) {
       if (n >= members_.size()) return false;
       // A mount of a node that has rebooted since is dead already: the agent confirms it (as a
       // power-cycling agent would) without touching the node's new life.
-      if (members_[n].rid != rid) {
+      if (members_[n].rid != rid && members_[n].quorum_rid != rid) {
         sim_->event(static_cast<int>(n), "fence_dead", {{"rid", rid}});
         return true;
       }
@@ -154,11 +173,23 @@ fs::NodeStackConfig ClusterScenario::stack_config(int node) {
       data_->fence(static_cast<int>(n));
       members_[n].fenced = true;
       sim_->event(static_cast<int>(n), "fenced", {{"rid", rid}}, /*fault=*/true);
+      if (voters_ > 0) {
+        // With an elected server the agent also power-cycles the node a little later, as a
+        // STONITH agent would: a fenced voter cannot write its quorum block, and a fenced mount
+        // stuck waiting on a lock may never write to learn it was fenced. Until then the node
+        // runs fenced, and nothing it writes may reach the disk.
+        sim::Node& node = sim_->node(static_cast<int>(n));
+        const uint64_t life = node.incarnation();
+        sim_->spawn("admin.power_cycle", [this, &node, life] {
+          sim_->sched().sleep(500 * kMillisecond);
+          if (node.up() && node.incarnation() == life) restart_node(node);
+        });
+      }
       return true;
     };
-    c.on_server_stopped = [this](sim::Errno e) {
-      sim_->event(0, "fs_server_failed", {{"err", sim::errno_name(e)}});
-      restart_node(sim_->node(0));
+    c.on_server_stopped = [this, node](sim::Errno e) {
+      sim_->event(node, "fs_server_failed", {{"err", sim::errno_name(e)}});
+      restart_node(sim_->node(node));
     };
     c.observer.transaction_durable = [this](uint64_t rid, uint64_t seq) { checker_.transaction_durable(rid, seq); };
     c.observer.starting = [this] { pieces_.reset(); };
@@ -190,8 +221,15 @@ FsOp ClusterScenario::next_op() {
 
 void ClusterScenario::restart_node(sim::Node& node) {
   sim::Simulation& s = *sim_;
-  // The nemesis restarts crashed nodes until it heals; after that the administrator must.
-  if (!faults_possible()) {
+  // The nemesis restarts crashed nodes until it heals; after that the administrator must. With
+  // an elected server the administrator always does, after a while: three voters down for the
+  // rest of the fault window would leave nothing to fail over to.
+  if (voters_ > 0 && faults_possible()) {
+    s.spawn("admin.restart", [&s, &node] {
+      s.sched().sleep(kSecond);
+      if (!node.up()) node.restart();
+    });
+  } else if (!faults_possible()) {
     s.spawn("admin.restart", [&s, &node] {
       s.sched().sleep(20 * kMillisecond);  // the crash completes from the loop, after this task starts
       if (!node.up()) node.restart();
@@ -213,6 +251,7 @@ void ClusterScenario::boot(sim::Node& node) {
     m.fenced = false;
   }
   m.stack->attach();
+  m.quorum_rid = 0;
   if (i == 0) {
     for (int attempt = 0; !formatted_; ++attempt) {
       sim::Errno e = fs::mkfs(fs::NodeEnv(node), m.stack->meta_handle(), m.stack->data_handle(), kFsid,
@@ -227,6 +266,24 @@ void ClusterScenario::boot(sim::Node& node) {
       }
       s.sched().sleep(20 * kMillisecond);
     }
+  }
+  // Mounts (and voters) wait for the filesystem to exist.
+  while (!formatted_) s.sched().sleep(10 * kMillisecond);
+  if (i < voters_) {
+    for (int attempt = 0;; ++attempt) {
+      const uint64_t rid = ++next_rid_;
+      m.quorum_rid = rid;
+      sim::Errno e = m.stack->start_quorum(rid);
+      if (!e) break;
+      m.quorum_rid = 0;
+      if (!(e == EIO && (faults_possible() || attempt < 3))) {
+        s.violation("fs.durability", std::string("the quorum member failed to start with ") + sim::errno_name(e));
+        return;
+      }
+      s.sched().sleep(20 * kMillisecond);
+    }
+  }
+  if (i == 0 && voters_ == 0) {
     for (int attempt = 0;; ++attempt) {
       sim::Errno e = m.stack->start_server();
       if (!e) break;
@@ -238,9 +295,6 @@ void ClusterScenario::boot(sim::Node& node) {
       m.stack->attach();
       s.sched().sleep(20 * kMillisecond);
     }
-  } else {
-    // Mounts wait for the filesystem to exist.
-    while (!formatted_) s.sched().sleep(10 * kMillisecond);
   }
   for (int attempt = 0;; ++attempt) {
     const uint64_t rid = ++next_rid_;
@@ -301,8 +355,8 @@ void ClusterScenario::workload(sim::Node& node, uint64_t rid) {
 
 void ClusterScenario::check_locks() {
   sim::Simulation& s = *sim_;
-  fs::Server* server = members_[0].stack->server();
-  if (server && !server->stopped()) {
+  fs::Server* server = serving_server();
+  if (server) {
     if (std::string e = server->locks().check(); !e.empty()) {
       s.violation("lock.server_state", e);
       return;
@@ -333,6 +387,56 @@ void ClusterScenario::check_locks() {
   }
 }
 
+fs::Server* ClusterScenario::serving_server(int* node) {
+  fs::Server* best = nullptr;
+  for (size_t i = 0; i < members_.size(); ++i) {
+    fs::Server* sv = members_[i].stack->server();
+    if (!sv || sv->stopped() || !sim_->node(static_cast<int>(i)).up()) continue;
+    if (!best || sv->term() > best->term()) {
+      best = sv;
+      if (node) *node = static_cast<int>(i);
+    }
+  }
+  return best;
+}
+
+void ClusterScenario::quorum_written(const fs::QuorumBlock& b) {
+  std::string invariant;
+  const std::string e = quorum_.block_written(
+      oracle::QuorumSlotWrite{b.slot, b.term, b.vote_term, b.vote_slot, b.elect.term, b.elect.rid}, &invariant);
+  if (!e.empty() && !stop_) sim_->violation(invariant, e);
+}
+
+void ClusterScenario::server_serving(int node, uint64_t term, uint64_t rid) {
+  std::vector<oracle::RunningServer> others;
+  for (size_t i = 0; i < members_.size(); ++i) {
+    if (static_cast<int>(i) == node || !sim_->node(static_cast<int>(i)).up()) continue;
+    fs::Server* sv = members_[i].stack->server();
+    if (!sv || sv->stopped()) continue;
+    others.push_back({static_cast<int>(i), members_[i].quorum_rid, members_[i].fenced});
+  }
+  const std::string e = quorum_.serving(node, term, rid, others);
+  if (!e.empty() && !stop_) sim_->violation("quorum.fenced_before_serving", e);
+}
+
+// The server killer of the failover scenarios: during the fault window, every interval or so
+// the node that serves now crashes, and comes back after a while.
+void ClusterScenario::kill_servers() {
+  sim::Simulation& s = *sim_;
+  const sim::Duration interval = params_.duration("server_kill_interval");
+  for (;;) {
+    s.sched().sleep(s.chooser().range(kSiteKillGap, interval / 2, interval + interval / 2));
+    if (stop_ || !faults_possible()) return;
+    int node = -1;
+    if (!serving_server(&node)) continue;
+    s.event(node, "server_kill", {{"term", members_[static_cast<size_t>(node)].stack->server()->term()}}, /*fault=*/true);
+    sim::Node& n = s.node(node);
+    n.crash();
+    s.sched().sleep(s.chooser().range(kSiteKillDown, 100 * kMillisecond, 3 * kSecond));
+    if (!n.up()) n.restart();
+  }
+}
+
 void ClusterScenario::setup(sim::Simulation& s) {
   sim_ = &s;
   sim::BlockDeviceConfig mc;
@@ -356,6 +460,9 @@ void ClusterScenario::setup(sim::Simulation& s) {
       check_locks();
     }
   }, /*daemon=*/true);
+  if (faults_ && voters_ > 0 && params_.duration("server_kill_interval") > 0) {
+    s.spawn("server.killer", [this] { kill_servers(); });
+  }
   if (faults_) {
     NemesisConfig nc;
     apply_nemesis_params(params_, &nc);
@@ -375,7 +482,7 @@ void ClusterScenario::finish(sim::Simulation& s) {
       if (!members_[j].stack->has_mount()) continue;
       locks += "; mount " + std::to_string(members_[j].rid) + ": " + members_[j].stack->mount().locks().busy_report();
     }
-    fs::Server* server = members_[0].stack->server();
+    fs::Server* server = serving_server();
     if (server) {
       locks += "; server: " + std::to_string(server->locks().lock_count()) + " locks" +
                (server->locks().in_recovery() ? " (in recovery)" : "");
@@ -415,7 +522,7 @@ void ClusterScenario::finish(sim::Simulation& s) {
       }
       unmounted.push_back(m.rid);
     }
-    fs::Server* server = members_[0].stack->server();
+    fs::Server* server = serving_server();
     if (server) {
       for (uint64_t rid : unmounted) {
         if (server->locks().has_entries(rid)) {
@@ -446,7 +553,11 @@ std::vector<std::string> all_op_kinds() {
 
 std::vector<ParamSpec> cluster_params(bool faults) {
   std::vector<ParamSpec> ps = {
-      count_param("mounts", faults ? 5 : 3, 1, 16, "mounts, one per node (node 0 also runs the server)"),
+      count_param("mounts", faults ? 5 : 3, 1, 16, "mounts, one per node (node 0 also runs the server unless voters > 0)"),
+      int_param("voters", 0, 0, 15,
+                "voting mounts (nodes 0..voters-1) that elect the server among themselves; 0: node 0 always serves"),
+      duration_param("heartbeat_timeout", 1 * kSecond, 100 * kMillisecond, 60 * kSecond,
+                     "with voters: how long followers wait for the leader's heartbeat before electing another"),
       count_param("tasks_per_mount", 2, 1, 8, "workload tasks per mount (operations of one mount run concurrently)"),
       int_param("meta_blocks", 8192, 1041, 1 << 20, "metadata device size in 4 KiB blocks"),
       int_param("data_blocks", 8192, 2, 1 << 20, "data device size in 4 KiB blocks"),
@@ -465,6 +576,8 @@ std::vector<ParamSpec> cluster_params(bool faults) {
       enum_list_param("ops", all_op_kinds(), all_op_kinds(), "operation kinds the workload draws from, uniformly"),
   };
   if (faults) {
+    ps.push_back(duration_param("server_kill_interval", 0, 0, 600 * kSecond,
+                                "with voters: the serving node is crashed about this often (0: never)"));
     for (ParamSpec& p : nemesis_params(kFaultCrash | kFaultPartition | kFaultPause | kFaultDiskErrors, 100 * kMillisecond,
                                        4 * kSecond)) {
       ps.push_back(std::move(p));
@@ -510,6 +623,7 @@ std::vector<ParamSpec> cluster_scenario_params(bool faults) { return cluster_par
 std::vector<std::string> cluster_scenario_bugs(bool faults) { return cluster_bugs(faults); }
 const std::vector<std::string>& cluster_scenario_invariants() { return kClusterInvariants; }
 std::string check_cluster_params(const Params& p, bool faults) {
+  if (p.integer("voters") > p.integer("mounts")) return "at /params/voters: more voters than mounts";
   std::string e = check_ops(p);
   return e.empty() && faults ? check_fault_window(p) : e;
 }

@@ -12,6 +12,7 @@ ScenarioInfo cluster_smoke_scenario_info();
 ScenarioInfo multi_mount_scenario_info();
 ScenarioInfo swarm_scenario_info();
 ScenarioInfo compaction_storm_scenario_info();
+ScenarioInfo failover_scenario_info();
 
 const std::vector<ScenarioInfo>& all_scenarios() {
   static const std::vector<ScenarioInfo> all = {
@@ -23,6 +24,7 @@ const std::vector<ScenarioInfo>& all_scenarios() {
       multi_mount_scenario_info(),
       swarm_scenario_info(),
       compaction_storm_scenario_info(),
+      failover_scenario_info(),
   };
   return all;
 }

@@ -49,6 +49,9 @@ namespace simfs::fs {
   X(kItemSeqIgnoresWriteSeq, "item_seq_ignores_write_seq",                                                     \
     "an item's seq is its transaction's alone, not the max with its lock's write_seq, so a newer write can "   \
     "lose to an older one")                                                                                    \
+  X(kServeBeforeFence, "serve_before_fence",                                                                   \
+    "a newly elected server makes its first commit before fencing the earlier leaders, so a deposed server "   \
+    "that still runs writes the filesystem beside it")                                                        \
   X(kRecoverNewMode, "recover_new_mode",                                                                       \
     "lock recovery reports the mode a mount is dropping to, not the one it still holds mid-invalidation")     \
   X(kInvalidateKeepsMode, "invalidate_keeps_mode",                                                             \

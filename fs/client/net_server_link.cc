@@ -44,7 +44,17 @@ void NetServerLink::connect_loop() {
   for (;;) {
     if (!*alive || conn_.is_shut_down()) return;
     sim::Errno e = 0;
-    std::unique_ptr<sim::StreamSocket> sock = net_.connect(env_.node(), cfg_.server, &e);
+    sim::Address to = cfg_.server;
+    if (cfg_.locate) {
+      std::optional<sim::Address> found = cfg_.locate();
+      if (!*alive || conn_.is_shut_down()) return;
+      if (!found) {
+        sim::this_task::sleep(cfg_.retry);
+        continue;
+      }
+      to = *found;
+    }
+    std::unique_ptr<sim::StreamSocket> sock = net_.connect(env_.node(), to, &e);
     if (!*alive) return;
     if (!sock) {
       sim::this_task::sleep(cfg_.retry);

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "fs/base/bugs.h"
 #include "fs/base/env.h"
@@ -30,6 +31,9 @@ namespace simfs::fs {
 
 struct NetServerLinkConfig {
   sim::Address server;
+  // If set, asked before every connection attempt where the server is now (it may park for
+  // I/O); nothing means "no server known yet": wait `retry` and ask again. `server` is unused.
+  std::function<std::optional<sim::Address>()> locate;
   uint64_t fsid = 0;
   uint64_t rid = 0;
   uint64_t flags = 0;  // proto::kGreetVoter

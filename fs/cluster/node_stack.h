@@ -1,26 +1,40 @@
-// NodeStack: what one node of a cluster runs — the server, on the node that serves, and a mount
-// — wired over the simulated network: the devices attached, the server and its network front
-// end started, the mount's link greeted, the mount open with its VFS on top. Scenarios,
-// benchmarks and tools bring a node's filesystem up with it, and forget it when the node dies.
+// NodeStack: what one node of a cluster runs — a quorum member on a voting node, the server
+// while this node serves, and a mount — wired over the simulated network: the devices attached,
+// the server and its network front end started, the mount's link greeted, the mount open with
+// its VFS on top. Scenarios, benchmarks and tools bring a node's filesystem up with it, and
+// forget it when the node dies.
+//
+// Two ways to find the server:
+// - fixed (quorum_slot_nodes empty): start_server() on the serving node, and every mount greets
+//   `server_address`;
+// - elected (quorum_slot_nodes set): start_quorum() on a voting node runs its slot's election;
+//   when it wins, the node reads the quorum blocks, fences every earlier leader that may still
+//   run (fence_plan.h, through `fence`), and only then starts its server. Mounts find the
+//   server from the quorum blocks before every connection attempt.
 //
 // Contract:
-// - start_server() and mount() run in a task (they do I/O and park on the network). Either may
-//   be called alone; mount() greets the server at `server_address`, which may be another node.
+// - start_server(), start_quorum() and mount() run in a task (they do I/O and park on the
+//   network). mount() greets the server wherever it is, which may be another node.
 // - forget() drops every object without touching the devices or the network: call it after the
 //   node crashed (its tasks are gone), before starting again. An unmount is Mount::unmount().
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
+#include <vector>
 
 #include "fs/base/env.h"
 #include "fs/client/mount.h"
 #include "fs/client/net_server_link.h"
+#include "fs/quorum/quorum_member.h"
 #include "fs/server/server.h"
 #include "fs/server/server_net.h"
 #include "fs/vfs/vfs.h"
 #include "sim/block_device.h"
 #include "sim/network.h"
+#include "sim/sync.h"
 
 namespace simfs::fs {
 
@@ -36,6 +50,14 @@ struct NodeStackConfig {
   std::function<void(const std::string&)> on_protocol_violation;
   uint64_t greet_flags = 0;     // proto::kGreetVoter
   sim::Duration connect_timeout = 30 * sim::kSecond;
+  // ---- the elected server ----
+  std::vector<int> quorum_slot_nodes;  // the node of each voting slot; empty: a fixed server
+  int quorum_slot = -1;                // this node's slot, or -1: it does not vote
+  ElectionConfig election;             // timing only: fsid, slots, slot and rid are filled in
+  std::function<void(const QuorumBlock&)> quorum_observer;
+  // The elected server of `term` (mount `rid`) is about to make its first write: the oracle
+  // checks that no earlier server still runs unfenced.
+  std::function<void(uint64_t term, uint64_t rid)> on_serving;
 };
 
 class NodeStack {
@@ -46,6 +68,9 @@ class NodeStack {
   // Attaches the devices (again after a crash cut them).
   void attach();
   sim::Errno start_server();
+  // Starts this node's quorum member with `rid` (the mount it runs in). Precondition: the node
+  // holds a slot (quorum_slot >= 0).
+  sim::Errno start_quorum(uint64_t rid);
   // A new mount with `rid`, and orphan recovery queued.
   sim::Errno mount(uint64_t rid);
   void forget();
@@ -54,6 +79,7 @@ class NodeStack {
   Mount& mount() { return *mount_; }
   Vfs& vfs() { return *vfs_; }
   Server* server() { return server_.get(); }
+  QuorumMember* quorum() { return quorum_.get(); }
   NetServerLink* link() { return link_.get(); }
   sim::DiskHandle& meta_handle() { return *mh_; }
   sim::DiskHandle& data_handle() { return *dh_; }
@@ -66,8 +92,20 @@ class NodeStack {
   sim::BlockDevice& data_;
   NodeStackConfig cfg_;
   std::unique_ptr<sim::DiskHandle> mh_, dh_;
+  // The election won `term`: fence, then serve (or report that it cannot).
+  void serve_elected(uint64_t term);
+  // The election stepped down: stop the server of `term` and report it stopped.
+  void stop_elected(uint64_t term);
+  std::optional<sim::Address> locate_server();
+  // Stops and keeps the server objects: their tasks may still be on the stack.
+  void retire_server();
+
+  sim::Mutex server_mu_;  // an elected server's start and stop, one at a time
+  std::unique_ptr<QuorumMember> quorum_;
   std::unique_ptr<Server> server_;
   std::unique_ptr<ServerNet> server_net_;
+  std::vector<std::unique_ptr<Server>> retired_servers_;
+  std::vector<std::unique_ptr<ServerNet>> retired_nets_;
   std::unique_ptr<NetServerLink> link_;
   std::unique_ptr<Mount> mount_;
   std::unique_ptr<Vfs> vfs_;

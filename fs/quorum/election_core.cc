@@ -83,7 +83,14 @@ ElectionCore::Actions ElectionCore::start(const std::vector<QuorumBlock>& blocks
     persist(&out);
   }
   // A leader's ELECT without STOP, left by an earlier incarnation, stays: that server may still
-  // be running somewhere (this member cannot know), so the next leader must fence it.
+  // be running somewhere (this member cannot know), so the next leader must fence it. Left by
+  // this same incarnation (its rid: a member restarted after a failed write), the caller
+  // promises that server is down, so STOP says so and nobody needs to fence it.
+  if (block_.elect.term > block_.stop.term && block_.elect.rid == cfg_.rid) {
+    block_.stop = {block_.elect.term, cfg_.rid, 0};
+    dirty_ = true;
+    persist(&out);
+  }
   arm_election_timer(jitter, &out);
   return out;
 }

@@ -155,6 +155,9 @@ class ElectionCore {
 
   // The first event. `blocks`: every slot's block that decoded (kOk); a zeroed (never written)
   // block is left out, at most one block per slot. Starts as a follower with no server.
+  // Precondition: a core started with the rid of this slot's latest ELECT (the same member
+  // restarting its core after a failed write) has no server of that term running any more; its
+  // STOP is written at once.
   Actions start(const std::vector<QuorumBlock>& blocks, sim::Duration jitter);
 
   // Precondition of every event below: start() was called.
