@@ -58,6 +58,7 @@ constexpr Site kSiteLen{"cluster.op.len", Stream::kWorkload};
 constexpr Site kSiteThink{"cluster.think", Stream::kWorkload};
 constexpr Site kSiteKillGap{"cluster.server_kill.gap", Stream::kFaults};
 constexpr Site kSiteKillDown{"cluster.server_kill.down", Stream::kFaults};
+constexpr Site kSiteKillHow{"cluster.server_kill.how", Stream::kFaults};
 
 class ClusterScenario final : public Scenario {
  public:
@@ -182,7 +183,9 @@ fs::NodeStackConfig ClusterScenario::stack_config(int node) {
         const uint64_t life = node.incarnation();
         sim_->spawn("admin.power_cycle", [this, &node, life] {
           sim_->sched().sleep(500 * kMillisecond);
-          if (node.up() && node.incarnation() == life) restart_node(node);
+          // Not once the final check runs: it unmounts from a world task, which a crash of the
+          // node would pull the mount from under.
+          if (!stop_ && node.up() && node.incarnation() == life) restart_node(node);
         });
       }
       return true;
@@ -221,6 +224,9 @@ FsOp ClusterScenario::next_op() {
 
 void ClusterScenario::restart_node(sim::Node& node) {
   sim::Simulation& s = *sim_;
+  // The final check unmounts from a world task, which a crash would pull the mount from under;
+  // whatever fails then is reported by the check itself.
+  if (stop_) return;
   // The nemesis restarts crashed nodes until it heals; after that the administrator must. With
   // an elected server the administrator always does, after a while: three voters down for the
   // rest of the fault window would leave nothing to fail over to.
@@ -420,20 +426,36 @@ void ClusterScenario::server_serving(int node, uint64_t term, uint64_t rid) {
 }
 
 // The server killer of the failover scenarios: during the fault window, every interval or so
-// the node that serves now crashes, and comes back after a while.
+// the node that serves now is taken out: crashed (it comes back after a while), or paused or
+// cut off from everyone for longer than the heartbeat timeout — a stalled server, still running
+// when the others elect a new one, which must fence it before writing.
 void ClusterScenario::kill_servers() {
   sim::Simulation& s = *sim_;
   const sim::Duration interval = params_.duration("server_kill_interval");
+  const sim::Duration heartbeat = params_.duration("heartbeat_timeout");
   for (;;) {
     s.sched().sleep(s.chooser().range(kSiteKillGap, interval / 2, interval + interval / 2));
     if (stop_ || !faults_possible()) return;
     int node = -1;
     if (!serving_server(&node)) continue;
-    s.event(node, "server_kill", {{"term", members_[static_cast<size_t>(node)].stack->server()->term()}}, /*fault=*/true);
+    const uint64_t how = s.chooser().choose(kSiteKillHow, 3);  // 0 crash, 1 pause, 2 isolate
+    static const char* const kHow[] = {"crash", "pause", "isolate"};
+    s.event(node, "server_kill", {{"term", members_[static_cast<size_t>(node)].stack->server()->term()}, {"how", kHow[how]}},
+            /*fault=*/true);
     sim::Node& n = s.node(node);
-    n.crash();
-    s.sched().sleep(s.chooser().range(kSiteKillDown, 100 * kMillisecond, 3 * kSecond));
-    if (!n.up()) n.restart();
+    if (how == 0) {
+      n.crash();
+      s.sched().sleep(s.chooser().range(kSiteKillDown, 100 * kMillisecond, 3 * kSecond));
+      if (!n.up()) n.restart();
+    } else if (how == 1) {
+      n.pause();
+      s.sched().sleep(s.chooser().range(kSiteKillDown, heartbeat + heartbeat / 2, 3 * heartbeat));
+      n.resume();
+    } else {
+      net_->isolate(node);
+      s.sched().sleep(s.chooser().range(kSiteKillDown, heartbeat + heartbeat / 2, 3 * heartbeat));
+      net_->heal();
+    }
   }
 }
 

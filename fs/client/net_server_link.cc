@@ -93,10 +93,33 @@ void NetServerLink::connect_loop() {
     server_term_ = answer.server_term;
     conn_.attach(std::move(sock));
     finish_start(0);
+    if (cfg_.locate) watch_location(to);
     conn_.wait_disconnected();
+    ++attach_gen_;
     if (!*alive) return;
     sim::this_task::sleep(cfg_.retry);
   }
+}
+
+void NetServerLink::watch_location(sim::Address connected_to) {
+  // A server that stalls (paused, cut off) keeps its sockets open, so the connection alone
+  // would wait for it forever while another server is elected and times this client out.
+  // Asking where the server is now, every relocate_interval, notices the new one.
+  const std::shared_ptr<bool> alive = alive_;
+  const uint64_t gen = attach_gen_;
+  env_.spawn("client.relocate", [this, alive, gen, connected_to] {
+    for (;;) {
+      sim::this_task::sleep(cfg_.relocate_interval);
+      if (!*alive || gen != attach_gen_ || conn_.is_shut_down() || !conn_.connected()) return;
+      std::optional<sim::Address> now = cfg_.locate();
+      if (!*alive || gen != attach_gen_ || conn_.is_shut_down() || !conn_.connected()) return;
+      if (now && *now != connected_to) {
+        env_.event("client_relocate", {{"rid", cfg_.rid}, {"from_node", connected_to.node}, {"to_node", now->node}});
+        conn_.detach();
+        return;
+      }
+    }
+  }, /*daemon=*/true);
 }
 
 }  // namespace simfs::fs

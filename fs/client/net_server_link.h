@@ -34,6 +34,9 @@ struct NetServerLinkConfig {
   // If set, asked before every connection attempt where the server is now (it may park for
   // I/O); nothing means "no server known yet": wait `retry` and ask again. `server` is unused.
   std::function<std::optional<sim::Address>()> locate;
+  // With locate: how often a connected link asks again, and drops the connection when the
+  // server is elsewhere now (the one it talks to may have stalled and been replaced).
+  sim::Duration relocate_interval = 200 * sim::kMillisecond;
   uint64_t fsid = 0;
   uint64_t rid = 0;
   uint64_t flags = 0;  // proto::kGreetVoter
@@ -67,12 +70,14 @@ class NetServerLink final : public ServerLink {
 
  private:
   void connect_loop();
+  void watch_location(sim::Address connected_to);
 
   NodeEnv env_;
   sim::Network& net_;
   NetServerLinkConfig cfg_;
   net::Connection conn_;
   uint64_t server_term_ = 0;
+  uint64_t attach_gen_ = 0;  // bumped when a connection ends: its location watcher stops
   bool farewell_ = false;
   bool started_ = false;
   sim::Errno start_result_ = 0;

@@ -203,7 +203,12 @@ const PlantedBug kPlantedBugRows[] = {
     PlantedBug{"compaction_storm", "merge_resume_skips", "fs.op_result|fs.state|fs.durability|fs.fsck"},
     PlantedBug{"compaction_storm", "merge_drops_deletions", "fs.op_result|fs.state|fs.durability|fs.fsck"},
     PlantedBug{"compaction_storm", "merge_overlapping_ranges", "merge.disjoint"},
-    PlantedBug{"compaction_storm", "merge_reclaim_leaks_allocator", "fs.fsck"}};
+    PlantedBug{"compaction_storm", "merge_reclaim_leaks_allocator", "fs.fsck"},
+    // The elected server (fs/cluster/node_stack.cc): a serving node paused past the heartbeat
+    // timeout every few seconds, so a deposed server still runs when the next one starts.
+    PlantedBug{"failover", "serve_before_fence", "quorum.fenced_before_serving",
+               R"({"faults": ["pause"], "server_kill_interval": "3s", "workload_end": "20s",
+                   "fault_window_end": "18s"})"}};
 
 // Every invariant a scenario declares must be shown to fire in that scenario: by a run whose
 // first violation is exactly it (a planted bug's row above with that one invariant, or a
@@ -263,6 +268,21 @@ const ShownElsewhere kShownElsewhere[] = {
     {"compaction_storm", "lock.compatible", "multi_mount --bug invalidate_keeps_mode (the same check)"},
     {"compaction_storm", "lock.departed", "multi_mount --bug farewell_keeps_locks (the same check)"},
     {"compaction_storm", "net.in_order", "multi_mount --bug no_resend_replay (the same check)"},
+    // failover is multi_mount's scenario code with an elected server: the filesystem checks are
+    // the ones multi_mount's rows show firing; the election's own are fed broken inputs.
+    {"failover", "fs.durability", "oracle/tests/cluster_checker_test.cc (durability news withheld)"},
+    {"failover", "fs.op_result", "multi_mount --bug invalidate_before_commit (the same check)"},
+    {"failover", "fs.state", "multi_mount --bug item_seq_ignores_write_seq (the same check)"},
+    {"failover", "fs.fsck", "multi_mount --bug leak_on_delete (the same check)"},
+    {"failover", "fs.enospc", "multi_mount --bug truncate_no_reserve (the same check)"},
+    {"failover", "fs.liveness", "multi_mount --bug invalidate_no_wakeup (the same check)"},
+    {"failover", "lock.server_state", "multi_mount --bug incompatible_grant (the same check)"},
+    {"failover", "lock.compatible", "multi_mount --bug invalidate_keeps_mode (the same check)"},
+    {"failover", "lock.departed", "multi_mount --bug farewell_keeps_locks (the same check)"},
+    {"failover", "net.in_order", "multi_mount --bug no_resend_replay (the same check)"},
+    {"failover", "merge.disjoint", "multi_mount --bug merge_overlapping_ranges (the same check)"},
+    {"failover", "quorum.term_monotone", "oracle/tests/quorum_checker_test.cc (a term going back, two votes in a term)"},
+    {"failover", "quorum.one_leader", "oracle/tests/quorum_checker_test.cc (a term won twice)"},
 };
 
 class EveryWitness : public ::testing::TestWithParam<Witness> {};
