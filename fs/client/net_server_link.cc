@@ -95,8 +95,8 @@ void NetServerLink::connect_loop() {
     finish_start(0);
     if (cfg_.locate) watch_location(to);
     conn_.wait_disconnected();
-    ++attach_gen_;
     if (!*alive) return;
+    ++attach_gen_;
     sim::this_task::sleep(cfg_.retry);
   }
 }

@@ -386,5 +386,31 @@ TEST(ElectionCore, ActionStringsNameTheirParts) {
             "write slot=1 seq=2 term=3 vote=3->0 elect=0 fence=0 stop=0");
 }
 
+// A member whose block write failed starts a new core with its own rid once its server is
+// down: the ELECT it left has no STOP, and the core says so at once (nobody needs to fence a
+// server known to be stopped). A new incarnation (another rid) leaves the ELECT for fencing.
+TEST(ElectionCoreStart, ItsOwnElectWithoutStopGetsItsStopOnARestartWithTheSameRid) {
+  QuorumBlock mine = blk(1, 4, 6, 6, 1);
+  mine.elect = {6, 101, 50};
+  {
+    ElectionCore c(config(3, 1));  // rid 101: the same member
+    const Actions a = c.start({mine}, 0);
+    ASSERT_FALSE(a.empty());
+    ASSERT_EQ(a[0].kind, K::kWriteBlock);
+    EXPECT_EQ(a[0].block.stop.term, 6u);
+    EXPECT_EQ(a[0].block.stop.rid, 101u);
+    EXPECT_EQ(a[0].block.seq, 5u);
+    EXPECT_EQ(c.check(), "");
+  }
+  {
+    ElectionConfig other = config(3, 1);
+    other.rid = 999;  // the node rebooted: that server may still be running somewhere
+    ElectionCore c(other);
+    const Actions a = c.start({mine}, 0);
+    for (const ElectionAction& x : a) EXPECT_NE(x.kind, K::kWriteBlock) << election_action_string(x);
+    EXPECT_TRUE(c.block().stop.empty());
+  }
+}
+
 }  // namespace
 }  // namespace simfs::fs
