@@ -27,6 +27,7 @@ sim::Errno NodeStack::start_server() {
     if (cfg_.on_server_stopped) cfg_.on_server_stopped(e);
   });
   server_->set_observer(cfg_.observer);
+  if (link_) server_->set_local_rid(link_->rid());
   if (sim::Errno e = server_->start()) return e;
   server_net_ = std::make_unique<ServerNet>(NodeEnv(node_), net_, *server_);
   if (cfg_.on_protocol_violation) server_net_->set_violation_handler(cfg_.on_protocol_violation);

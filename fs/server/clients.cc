@@ -17,8 +17,9 @@ void Server::reclaim_loop() {
     std::vector<std::pair<uint64_t, const char*>> due;
     for (const auto& [rid, c] : clients_) {
       if (c.farewell) continue;
-      // A mount on the server's own node from before this server started died with the node.
-      if (c.recovering && c.value.node == static_cast<uint32_t>(env_.node_id())) {
+      // A mount on the server's own node from before this server started died with the node,
+      // unless it is the one running there now (an elected server can start beside it).
+      if (c.recovering && c.value.node == static_cast<uint32_t>(env_.node_id()) && rid != local_rid_) {
         due.emplace_back(rid, "client_recovery");
       } else if (c.recovering && env_.now() - started_at_ >= cfg_.recovery_timeout) {
         due.emplace_back(rid, "client_recovery");
@@ -30,7 +31,9 @@ void Server::reclaim_loop() {
       auto it = clients_.find(rid);
       if (it == clients_.end()) continue;
       // Fence before reclaiming: a client that is alive but cut off must not write into the
-      // allocators handed back below. (One of our own node's earlier life is dead already.)
+      // allocators handed back below. (One of our own node's earlier life is dead already; the
+      // one running there now is never fenced by its own server: it times out and is
+      // reclaimed like the others, but fencing it would cut this server's own device.)
       if (it->second.value.node != static_cast<uint32_t>(env_.node_id())) {
         ++stats_.fenced;
         env_.event("server_fence", {{"rid", rid}, {"node", it->second.value.node}, {"reason", why}}, /*fault=*/true);

@@ -140,6 +140,10 @@ class Server {
   void set_fence_agent(FenceAgent f) { fence_ = std::move(f); }
   void set_on_stopped(std::function<void(sim::Errno)> f) { on_stopped_ = std::move(f); }
   void set_observer(ServerObserver o) { observer_ = std::move(o); }
+  // The rid of the mount running on this server's node now, if any (an elected server starts
+  // beside a live mount). Every other record of this node is from an earlier life of it, dead
+  // with it, and is reclaimed at once instead of waiting for its recovery.
+  void set_local_rid(uint64_t rid) { local_rid_ = rid; }
 
   // ---- the request seam ----
   void handle(uint64_t rid, const proto::Header& h, proto::Bytes data, Reply reply);
@@ -271,6 +275,7 @@ class Server {
   ServerConfig cfg_;
   ClientLinks* links_ = nullptr;
   FenceAgent fence_;
+  uint64_t local_rid_ = 0;
   std::function<void(sim::Errno)> on_stopped_;
   ServerObserver observer_;
   // Mounts' transactions recorded since the last commit, reported once it is durable.

@@ -146,6 +146,16 @@ TEST(Failover, WhenTheServingNodeDiesAnotherVoterServesEverySyncedWrite) {
     EXPECT_GT(w.stacks[second]->server()->term(), old_term);
     // The dead leader's ELECT had no STOP: the new server fenced its node before serving.
     EXPECT_NE(std::find(w.fenced.begin(), w.fenced.end(), first), w.fenced.end());
+    // Both survivors recovered with the new server, the one on its own node too (a record of
+    // the server's node is not taken for a dead earlier life while its mount runs): each can
+    // still commit.
+    sim::this_task::sleep(3 * sim::kSecond);  // past the recovery timeout
+    for (int i : {writer, reader}) {
+      EXPECT_FALSE(w.stacks[i]->mount().failed()) << "mount on node " << i;
+      uint64_t f = 0;
+      ASSERT_EQ(w.vfs(i).create(kRootIno, "after" + std::to_string(i), 0644, &f), 0) << "node " << i;
+      ASSERT_EQ(w.vfs(i).fsync(f), 0) << "node " << i;
+    }
   });
 }
 
