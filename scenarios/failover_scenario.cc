@@ -1,9 +1,10 @@
 // failover: the cluster survives the loss of its server at any instant (scoutfs-design §6-7).
 // multi_mount's faulty cluster, with the server elected: five mounts, three of them voters that
 // elect the server among themselves over datagrams, with terms and votes in their quorum blocks.
-// Every ~10 simulated seconds the node that serves is crashed; the nemesis adds crashes of any
-// node, pauses (a paused leader is deposed and must be fenced before the next one writes),
-// partitions and disk faults, for a minute of simulated time.
+// Every ~10 simulated seconds the node that serves is crashed, paused or cut off past the
+// heartbeat timeout (a deposed leader that still runs must be fenced before the next one writes);
+// the nemesis adds crashes of any node, pauses, partitions and disk faults, for a minute of
+// simulated time.
 //
 // On top of multi_mount's invariants (every operation against one POSIX model, durability of
 // whatever was synced or observed across every failover, the lock state, fsck at the end):
@@ -54,7 +55,7 @@ std::vector<std::string> failover_invariants() {
 ScenarioInfo failover_scenario_info() {
   return ScenarioInfo{
       "failover",
-      "five mounts, three of them voters that elect the server; the serving node is crashed about every ten "
+      "five mounts, three of them voters that elect the server; the serving node is crashed, paused or cut off about every ten "
       "simulated seconds, beside crashes, pauses, partitions and disk faults, for a minute: nothing synced or "
       "observed is lost, one leader per term, and every earlier server is fenced before a new one writes",
       failover_invariants(),
