@@ -56,6 +56,7 @@ sim::Errno Server::load_merge_requests() {
   batch_next_ = merge_ ? merge_->next : Key::min();
   batch_end_ = false;
   redo_.reset();
+  bool batch_resumed = false;
   for (auto& [id, v] : found) {
     MergeRequest r;
     r.id = id;
@@ -70,12 +71,19 @@ sim::Errno Server::load_merge_requests() {
         batch_next_ = key_successor(v.end);
       }
       if (v.flags & kMergeRequestAbandoned) redo_from(v.start);
+      batch_resumed = true;
     }
     if (!(v.flags & kMergeRequestAbandoned) && observer_.merge_piece_out) {
       observer_.merge_piece_out(id, v.subtree.ref.blkno, v.level == 0);
     }
     merge_requests_[id] = std::move(r);
   }
+  // The pieces of the batch under way that are recorded are not all it handed out: a piece
+  // released since the last splice (a failed result, its mount reclaimed) left only its record's
+  // erasure, and the point to merge again from (redo_) was in memory only. Every result is lost
+  // too. So the batch merges again from the durable position, or the splice after these pieces
+  // would move it past keys no piece merged, and finish_merge would drop their input items.
+  if (batch_resumed) redo_from(merge_->next);
   return 0;
 }
 
