@@ -26,6 +26,7 @@
 #include "fs/lock/lock_mode.h"
 #include "fs/server/mkfs.h"
 #include "oracle/cluster_checker.h"
+#include "oracle/farewell_checker.h"
 #include "oracle/merge_piece_checker.h"
 #include "oracle/quorum_checker.h"
 #include "scenarios/cluster_scenario.h"
@@ -59,6 +60,9 @@ constexpr Site kSiteThink{"cluster.think", Stream::kWorkload};
 constexpr Site kSiteKillGap{"cluster.server_kill.gap", Stream::kFaults};
 constexpr Site kSiteKillDown{"cluster.server_kill.down", Stream::kFaults};
 constexpr Site kSiteKillHow{"cluster.server_kill.how", Stream::kFaults};
+constexpr Site kSiteUnmountGap{"cluster.unmount.gap", Stream::kWorkload};
+constexpr Site kSiteUnmountNode{"cluster.unmount.node", Stream::kWorkload};
+constexpr Site kSiteRemountDelay{"cluster.unmount.remount", Stream::kWorkload};
 
 class ClusterScenario final : public Scenario {
  public:
@@ -74,8 +78,11 @@ class ClusterScenario final : public Scenario {
   struct Member {
     std::unique_ptr<fs::NodeStack> stack;
     uint64_t rid = 0;         // the mount running now (0: none)
+    uint64_t mounting_rid = 0;  // the mount being brought up (it may have greeted already)
     uint64_t quorum_rid = 0;  // the rid its quorum member elects with (0: none)
     bool fenced = false;
+    bool unmounting = false;  // an administrator's unmount of `rid` is under way
+    int ops_running = 0;      // operations of the workload under way
     uint64_t ops_after_heal = 0;
   };
   bool all_live_enough() const {
@@ -90,6 +97,11 @@ class ClusterScenario final : public Scenario {
   // The server that serves now: the running one of the greatest term (null: none).
   fs::Server* serving_server(int* node = nullptr);
   void kill_servers();
+  // The administrator's churn: every unmount_interval or so one mount is unmounted (its
+  // farewell, and for a voter its quorum slot's withdrawal), and after a while its node is
+  // powered off and booted again, which mounts it afresh.
+  void churn();
+  void unmount_node(sim::Node& node, uint64_t rid);
   void quorum_written(const fs::QuorumBlock& b);
   void server_serving(int node, uint64_t term, uint64_t rid);
   FsOp next_op();
@@ -116,6 +128,7 @@ class ClusterScenario final : public Scenario {
   ClusterChecker checker_;
   oracle::MergePieceChecker pieces_;  // the log merge's pieces in flight share no block
   oracle::QuorumChecker quorum_;
+  std::unique_ptr<oracle::FarewellChecker> farewells_;  // with voters only
   bool formatted_ = false;
   uint64_t next_rid_ = 0;
   bool stop_ = false;
@@ -166,7 +179,7 @@ fs::NodeStackConfig ClusterScenario::stack_config(int node) {
       if (n >= members_.size()) return false;
       // A mount of a node that has rebooted since is dead already: the agent confirms it (as a
       // power-cycling agent would) without touching the node's new life.
-      if (members_[n].rid != rid && members_[n].quorum_rid != rid) {
+      if (members_[n].rid != rid && members_[n].quorum_rid != rid && members_[n].mounting_rid != rid) {
         sim_->event(static_cast<int>(n), "fence_dead", {{"rid", rid}});
         return true;
       }
@@ -204,6 +217,14 @@ fs::NodeStackConfig ClusterScenario::stack_config(int node) {
     c.observer.mount_gone = [this](uint64_t rid) {
       gone_.insert(rid);
       violation(checker_.mount_gone(rid));
+      if (farewells_) farewells_->gone(rid);
+    };
+    c.observer.farewell_done = [this](uint64_t rid) {
+      if (!farewells_) return;
+      std::vector<bool> up;
+      for (int n = 0; n < mounts_; ++n) up.push_back(sim_->node(n).up());
+      const std::string e = farewells_->farewell_done(rid, up);
+      if (!e.empty() && !stop_) sim_->violation("quorum.farewell_majority", e);
     };
   }
   return c;
@@ -250,6 +271,9 @@ void ClusterScenario::boot(sim::Node& node) {
   Member& m = members_[static_cast<size_t>(i)];
   m.stack->forget();
   m.rid = 0;
+  m.mounting_rid = 0;
+  m.ops_running = 0;  // a crash took its operations with it
+  m.unmounting = false;
   // A rebooted node gets its device access back (it was fenced in an earlier life).
   if (m.fenced) {
     meta_->unfence(i);
@@ -305,9 +329,13 @@ void ClusterScenario::boot(sim::Node& node) {
   for (int attempt = 0;; ++attempt) {
     const uint64_t rid = ++next_rid_;
     checker_.mounted(rid);
+    if (farewells_) farewells_->mounting(i, rid);
+    m.mounting_rid = rid;
     sim::Errno e = m.stack->mount(rid);
+    m.mounting_rid = 0;
     if (!e) {
       m.rid = rid;
+      if (farewells_) farewells_->mounted(rid);
       break;
     }
     if (!((e == EIO || e == ETIMEDOUT || e == ENOLINK) && (faults_possible() || attempt < 3))) {
@@ -328,7 +356,7 @@ void ClusterScenario::workload(sim::Node& node, uint64_t rid) {
   Member& m = members_[static_cast<size_t>(node.id())];
   while (!stop_ && (s.now() < workload_end_ || (!faults_possible() && !all_live_enough()))) {
     s.sched().sleep(s.chooser().range(kSiteThink, 200 * sim::kMicrosecond, 6 * kMillisecond));
-    if (stop_ || m.rid != rid || !m.stack->has_mount()) return;
+    if (stop_ || m.rid != rid || m.unmounting || !m.stack->has_mount()) return;
     fs::Mount& mount = m.stack->mount();
     if (mount.failed()) {
       if (mount.stop_cause() == ENOSPC) {
@@ -343,7 +371,9 @@ void ClusterScenario::workload(sim::Node& node, uint64_t rid) {
     bool not_done = false;
     const FsOp op = next_op();
     const uint64_t call = s.event(node.id(), "op_call", {{"client", rid}, {"op", op.describe()}});
+    ++m.ops_running;
     oracle::ClusterVerdict v = checker_.run(rid, m.stack->vfs(), mount, op, &not_done);
+    --m.ops_running;
     const uint64_t ret = s.event(node.id(), "op_return", {{"client", rid}, {"op", op.describe()}, {"ok", v.invariant.empty()}});
     if (!v.invariant.empty()) {
       // An operation that ran out of space half way stopped the mount: that is the finding,
@@ -459,6 +489,57 @@ void ClusterScenario::kill_servers() {
   }
 }
 
+void ClusterScenario::churn() {
+  sim::Simulation& s = *sim_;
+  const sim::Duration interval = params_.duration("unmount_interval");
+  // The churn ends in time for every node to be mounted again and meet the liveness bar.
+  const sim::Time end = faults_ ? std::min(params_.duration("fault_window_end"), workload_end_ - 2 * kSecond)
+                                : workload_end_ - 2 * kSecond;
+  for (;;) {
+    s.sched().sleep(s.chooser().range(kSiteUnmountGap, interval / 2, interval + interval / 2));
+    if (stop_ || s.now() >= end) return;
+    std::vector<int> mounted;
+    for (int n = 0; n < mounts_; ++n) {
+      const Member& m = members_[static_cast<size_t>(n)];
+      if (m.rid && !m.unmounting && s.node(n).up() && m.stack->has_mount() && !m.stack->mount().failed()) {
+        mounted.push_back(n);
+      }
+    }
+    if (mounted.empty()) continue;
+    const int n = mounted[s.chooser().choose(kSiteUnmountNode, mounted.size())];
+    Member& m = members_[static_cast<size_t>(n)];
+    sim::Node& node = s.node(n);
+    m.unmounting = true;
+    const uint64_t rid = m.rid;
+    // A task of the node: a crash in the middle takes the unmount with it.
+    node.spawn("admin.unmount", [this, &node, rid] { unmount_node(node, rid); });
+  }
+}
+
+void ClusterScenario::unmount_node(sim::Node& node, uint64_t rid) {
+  sim::Simulation& s = *sim_;
+  Member& m = members_[static_cast<size_t>(node.id())];
+  // As umount(8) would: not while the filesystem is busy (its workload stops at its next turn).
+  while (m.ops_running > 0) s.sched().sleep(kMillisecond);
+  if (farewells_) farewells_->leaving(rid);
+  s.event(node.id(), "unmount_start", {{"rid", rid}});
+  const sim::Errno e = m.stack->unmount();
+  s.event(node.id(), "unmount_done", {{"rid", rid}, {"err", sim::errno_name(e)}});
+  // A clean unmount fails only when a fault cut it short (the server reclaims the mount then).
+  if (e && !faults_possible() && !stop_) {
+    s.violation("fs.durability", "unmount of mount " + std::to_string(rid) + " failed with " + sim::errno_name(e));
+    return;
+  }
+  const uint64_t life = node.incarnation();
+  const sim::Duration down = s.chooser().range(kSiteRemountDelay, 200 * kMillisecond, 2 * kSecond);
+  s.spawn("admin.remount", [this, &s, &node, life, down] {
+    s.sched().sleep(down);
+    if (stop_ || !node.up() || node.incarnation() != life) return;
+    node.power_off();
+    node.restart();
+  });
+}
+
 void ClusterScenario::setup(sim::Simulation& s) {
   sim_ = &s;
   sim::BlockDeviceConfig mc;
@@ -470,6 +551,11 @@ void ClusterScenario::setup(sim::Simulation& s) {
   data_ = std::make_unique<sim::BlockDevice>(s, 1, "data", dc);
   net_ = std::make_unique<sim::Network>(s);
   members_.resize(static_cast<size_t>(mounts_));
+  if (voters_ > 0) {
+    std::vector<bool> voter;
+    for (int i = 0; i < mounts_; ++i) voter.push_back(i < voters_);
+    farewells_ = std::make_unique<oracle::FarewellChecker>(static_cast<uint32_t>(voters_), voter);
+  }
   for (int i = 0; i < mounts_; ++i) {
     sim::Node& n = s.add_node("m" + std::to_string(i));
     members_[static_cast<size_t>(i)].stack = std::make_unique<fs::NodeStack>(n, *net_, *meta_, *data_, stack_config(i));
@@ -485,6 +571,7 @@ void ClusterScenario::setup(sim::Simulation& s) {
   if (faults_ && voters_ > 0 && params_.duration("server_kill_interval") > 0) {
     s.spawn("server.killer", [this] { kill_servers(); });
   }
+  if (params_.duration("unmount_interval") > 0) s.spawn("admin.churn", [this] { churn(); });
   if (faults_) {
     NemesisConfig nc;
     apply_nemesis_params(params_, &nc);
@@ -498,6 +585,11 @@ void ClusterScenario::setup(sim::Simulation& s) {
 void ClusterScenario::finish(sim::Simulation& s) {
   for (size_t i = 0; i < members_.size(); ++i) {
     if (members_[i].ops_after_heal >= kMinOpsAfterHeal) continue;
+    if (members_[i].unmounting) {
+      s.violation("fs.liveness", "the unmount of mount " + std::to_string(members_[i].rid) + " on node " +
+                                     std::to_string(i) + " never finished; blocked: " + s.sched().blocked_report(true));
+      return;
+    }
     // Say what is stuck, on which task, waiting for what, and which locks each mount waits on.
     std::string locks;
     for (size_t j = 0; j < members_.size(); ++j) {
@@ -534,15 +626,35 @@ void ClusterScenario::finish(sim::Simulation& s) {
         return;
       }
     }
+    // Every mount at once, as a cluster is shut down: the last voters' farewells are answered
+    // only when all of them leave together. The quorum members stay, so that the lock server
+    // can be inspected below.
     std::vector<uint64_t> unmounted;
-    for (size_t i = members_.size(); i-- > 0;) {  // the server's node last
-      Member& m = members_[i];
+    struct Unmounts {
+      size_t running = 0;
+      bool failed = false;
+    };
+    auto u = std::make_shared<Unmounts>();
+    for (Member& m : members_) {
       if (!m.rid || !m.stack->has_mount() || m.stack->mount().failed()) continue;
-      if (sim::Errno e = m.stack->mount().unmount()) {
-        s.violation("fs.durability", std::string("unmount failed with ") + sim::errno_name(e));
-        return;
-      }
       unmounted.push_back(m.rid);
+      if (farewells_) farewells_->leaving(m.rid);
+      ++u->running;
+      s.spawn("final.unmount", [&s, &m, u] {
+        if (sim::Errno e = m.stack->mount().unmount()) {
+          if (!u->failed) s.violation("fs.durability", std::string("unmount failed with ") + sim::errno_name(e));
+          u->failed = true;
+        }
+        --u->running;
+      });
+    }
+    const sim::Time give_up = s.now() + 4 * kSecond;
+    while (u->running > 0 && s.now() < give_up) s.sched().sleep(10 * kMillisecond);
+    if (u->failed) return;
+    if (u->running > 0) {
+      s.violation("fs.liveness", std::to_string(u->running) + " of the final unmounts never finished; blocked: " +
+                                     s.sched().blocked_report(true));
+      return;
     }
     fs::Server* server = serving_server();
     if (server) {
@@ -596,6 +708,9 @@ std::vector<ParamSpec> cluster_params(bool faults) {
       duration_param("workload_end", faults ? 6 * kSecond : 2 * kSecond, 1 * kSecond, 600 * kSecond,
                      "operations stop after this, once every mount has done 12 since the faults healed"),
       enum_list_param("ops", all_op_kinds(), all_op_kinds(), "operation kinds the workload draws from, uniformly"),
+      duration_param("unmount_interval", 0, 0, 600 * kSecond,
+                     "an administrator unmounts one mount about this often and mounts its node again after "
+                     "0.2-2 s (0: never)"),
   };
   if (faults) {
     ps.push_back(duration_param("server_kill_interval", 0, 0, 600 * kSecond,

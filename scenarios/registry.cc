@@ -13,6 +13,7 @@ ScenarioInfo multi_mount_scenario_info();
 ScenarioInfo swarm_scenario_info();
 ScenarioInfo compaction_storm_scenario_info();
 ScenarioInfo failover_scenario_info();
+ScenarioInfo mount_unmount_race_scenario_info();
 
 const std::vector<ScenarioInfo>& all_scenarios() {
   static const std::vector<ScenarioInfo> all = {
@@ -25,6 +26,7 @@ const std::vector<ScenarioInfo>& all_scenarios() {
       swarm_scenario_info(),
       compaction_storm_scenario_info(),
       failover_scenario_info(),
+      mount_unmount_race_scenario_info(),
   };
   return all;
 }

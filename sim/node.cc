@@ -21,7 +21,10 @@ TaskId Node::spawn(std::string name, std::function<void()> body, bool daemon) {
   return sim_.sched().spawn(std::move(name), &group_, std::move(body), daemon);
 }
 
-void Node::crash() {
+void Node::crash() { halt(/*fault=*/true); }
+void Node::power_off() { halt(/*fault=*/false); }
+
+void Node::halt(bool fault) {
   if (!up_) return;
   Task* cur = Scheduler::current();
   if (cur && cur->group() == &group_) {
@@ -29,17 +32,36 @@ void Node::crash() {
     // Halt the node at once, so none of its other tasks due at this instant runs (or does I/O)
     // before the crash completes; do_crash() clears the pause and kills them.
     sim_.sched().pause_group(&group_);
-    sim_.loop().schedule_at(sim_.now(), [](void* n, uint64_t) { static_cast<Node*>(n)->do_crash(); }, this);
+    if (fault) {
+      sim_.loop().schedule_at(sim_.now(), [](void* n, uint64_t) { static_cast<Node*>(n)->do_crash(); }, this);
+    } else {
+      sim_.loop().schedule_at(sim_.now(), [](void* n, uint64_t) { static_cast<Node*>(n)->do_power_off(); }, this);
+    }
     sim_.sched().park("crashing");
     return;
   }
-  do_crash();
+  if (fault) {
+    do_crash();
+  } else {
+    do_power_off();
+  }
+}
+
+void Node::do_power_off() {
+  if (!up_) return;
+  sim_.event(id_, "power_off", {{"incarnation", incarnation_}});
+  up_ = false;
+  cut_and_kill();
 }
 
 void Node::do_crash() {
   if (!up_) return;
   up_ = false;
   sim_.event(id_, "crash", {{"incarnation", incarnation_}}, /*fault=*/true);
+  cut_and_kill();
+}
+
+void Node::cut_and_kill() {
   // Cut I/O first. cut() may remove resources, so walk by id.
   uint64_t next = 0;
   for (;;) {

@@ -51,6 +51,9 @@ class Node {
   TaskId spawn(std::string name, std::function<void()> body, bool daemon = false);
 
   void crash();
+  // A clean power-off (an administrator's, after the node's work is put away): to the node's
+  // tasks and I/O the same as a crash, but not a fault. restart() boots it again.
+  void power_off();
   void restart();
   void pause();
   void resume();
@@ -66,7 +69,10 @@ class Node {
   void remove_resource(uint64_t id);
 
  private:
+  void halt(bool fault);
   void do_crash();
+  void do_power_off();
+  void cut_and_kill();
   Simulation& sim_;
   int id_;
   std::string name_;

@@ -58,6 +58,9 @@ namespace simfs::fs {
     "a mount answers a lock invalidation with the lower mode but keeps its old mode and cached items")         \
   X(kFarewellKeepsLocks, "farewell_keeps_locks",                                                               \
     "the server's farewell forgets to drop the departing mount's entries from the lock state")               \
+  X(kFarewellIgnoresMajority, "farewell_ignores_majority",                                                    \
+    "the server answers a voting mount's farewell at once, even when the voters left would be no majority, "   \
+    "so the mounts that stay can no longer elect a server")                                                   \
   X(kInvalidateNoWakeup, "invalidate_no_wakeup",                                                               \
     "after answering an invalidation a mount does not wake the operations waiting on the lock, so they sleep " \
     "until something else happens to it")                                                                     \

@@ -418,6 +418,7 @@ sim::Errno Mount::unmount() {
   sim::LockGuard g(commit_mu_);
   sim::Errno e = commit_locked(/*force=*/false);
   if (!e) {
+    link_.set_farewell(true);
     net::Reply r = link_.call(proto::Cmd::kFarewell, {});
     e = r.error == net::kMaybeDelivered ? EIO : r.error;
   }

@@ -51,7 +51,7 @@ class NetServerLink final : public ServerLink {
   ~NetServerLink() override;
 
   sim::Errno start(sim::Time deadline);
-  void set_farewell(bool on) { farewell_ = on; }
+  void set_farewell(bool on) override { farewell_ = on; }
   void set_on_refused(std::function<void(sim::Errno)> f) { on_refused_ = std::move(f); }
   void set_violation_handler(std::function<void(const std::string&)> h) { conn_.set_violation_handler(std::move(h)); }
   uint64_t server_term() const { return server_term_; }

@@ -36,6 +36,9 @@ class ServerLink {
   virtual uint64_t rid() const = 0;
   // Ends the link: pending requests complete with kMaybeDelivered.
   virtual void shutdown() = 0;
+  // Unmounting: greetings from now on carry the FAREWELL flag, so a server that no longer
+  // knows this mount (its farewell was done, the answer lost) still lets the farewell through.
+  virtual void set_farewell(bool on) { (void)on; }
 };
 
 }  // namespace simfs::fs

@@ -19,7 +19,9 @@ void NodeStack::attach() {
 sim::Errno NodeStack::start_server() {
   if (!mh_ || mh_->is_cut()) attach();
   retire_server();
-  server_ = std::make_unique<Server>(NodeEnv(node_), *mh_, *dh_, cfg_.server);
+  ServerConfig sc = cfg_.server;
+  sc.quorum_slots = static_cast<uint32_t>(cfg_.quorum_slot_nodes.size());
+  server_ = std::make_unique<Server>(NodeEnv(node_), *mh_, *dh_, sc);
   if (cfg_.fence) server_->set_fence_agent(cfg_.fence);
   server_->set_on_stopped([this](sim::Errno e) {
     // An elected server that fails gives its term up; the election goes on without it.
@@ -146,7 +148,7 @@ sim::Errno NodeStack::mount(uint64_t rid) {
   if (!cfg_.quorum_slot_nodes.empty()) lc.locate = [this] { return locate_server(); };
   lc.fsid = cfg_.fsid;
   lc.rid = rid;
-  lc.flags = cfg_.greet_flags;
+  lc.flags = cfg_.greet_flags | (cfg_.quorum_slot >= 0 ? proto::kGreetVoter : 0);
   lc.bugs = cfg_.mount.bugs;
   link_ = std::make_unique<NetServerLink>(NodeEnv(node_), net_, lc);
   if (cfg_.on_protocol_violation) link_->set_violation_handler(cfg_.on_protocol_violation);
@@ -158,6 +160,14 @@ sim::Errno NodeStack::mount(uint64_t rid) {
   if (sim::Errno e = Mount::open(NodeEnv(node_), *mh_, *dh_, *link_, cfg_.mount, &mount_)) return e;
   vfs_ = std::make_unique<Vfs>(*mount_);
   return vfs_->recover_orphans();
+}
+
+sim::Errno NodeStack::unmount() {
+  sim::Errno e = mount_ ? mount_->unmount() : 0;
+  // Leaving even when the farewell failed: the mount is dead to the cluster either way (the
+  // server reclaims it), and a voter that stays would be counted as present.
+  if (quorum_) quorum_->leave();
+  return e;
 }
 
 void NodeStack::forget() {

@@ -16,7 +16,12 @@
 // - start_server(), start_quorum() and mount() run in a task (they do I/O and park on the
 //   network). mount() greets the server wherever it is, which may be another node.
 // - forget() drops every object without touching the devices or the network: call it after the
-//   node crashed (its tasks are gone), before starting again. An unmount is Mount::unmount().
+//   node crashed (its tasks are gone), before starting again.
+// - unmount() runs in a task: the mount's final commit and farewell (which, for a voter, the
+//   server answers only under the quorum rule, so it may wait for another voter to mount),
+//   then a voting node leaves the quorum (its server, if it serves, stops with its STOP
+//   durable). Afterwards the node holds nothing the cluster waits for; forget() it only once
+//   its tasks are gone (a reboot).
 #pragma once
 
 #include <cstdint>
@@ -48,7 +53,7 @@ struct NodeStackConfig {
   ServerObserver observer;      // durability facts for an oracle
   // A protocol message lost or garbled within a connection (net::Connection's violation).
   std::function<void(const std::string&)> on_protocol_violation;
-  uint64_t greet_flags = 0;     // proto::kGreetVoter
+  uint64_t greet_flags = 0;     // more greeting flags (kGreetVoter is added on a voting node)
   sim::Duration connect_timeout = 30 * sim::kSecond;
   // ---- the elected server ----
   std::vector<int> quorum_slot_nodes;  // the node of each voting slot; empty: a fixed server
@@ -73,6 +78,7 @@ class NodeStack {
   sim::Errno start_quorum(uint64_t rid);
   // A new mount with `rid`, and orphan recovery queued.
   sim::Errno mount(uint64_t rid);
+  sim::Errno unmount();
   void forget();
 
   bool has_mount() const { return mount_ != nullptr; }

@@ -75,6 +75,20 @@ void QuorumMember::server_stopped() {
   run([this](ElectionCore& c) { return c.server_stopped(env_.now(), jitter()); });
 }
 
+void QuorumMember::leave() {
+  if (shut_down_ || leaving_) return;
+  uint64_t serving = 0;
+  {
+    sim::LockGuard g(mu_);
+    leaving_ = true;
+    // Running, or asked to start (a start under way is stopped once it is up).
+    if (core_ && !failed_ && core_->server_running()) serving = core_->block().elect.term;
+  }
+  env_.event("quorum_leave", {{"slot", cfg_.election.slot}, {"rid", cfg_.election.rid}, {"serving", serving}});
+  if (serving && cfg_.stop_server) cfg_.stop_server(serving);
+  shutdown();
+}
+
 void QuorumMember::shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
@@ -135,7 +149,12 @@ void QuorumMember::perform(const Actions& actions) {
         const uint64_t term = a.term;
         env_.event("quorum_elected", {{"slot", cfg_.election.slot}, {"term", term}, {"rid", cfg_.election.rid}});
         env_.spawn("quorum.start_server", [this, alive, term] {
-          if (*alive && cfg_.start_server) cfg_.start_server(term);
+          if (!*alive) return;
+          if (leaving_) {
+            server_stopped();  // leave() stops it: nothing may start now
+            return;
+          }
+          if (cfg_.start_server) cfg_.start_server(term);
         });
         break;
       }
@@ -244,7 +263,7 @@ void QuorumMember::timer_loop() {
       }
     }
     if (fire_heartbeat) run([](ElectionCore& c) { return c.heartbeat_timer_fired(); });
-    if (fire_election) run([this](ElectionCore& c) { return c.election_timer_fired(env_.now(), jitter()); });
+    if (fire_election && !leaving_) run([this](ElectionCore& c) { return c.election_timer_fired(env_.now(), jitter()); });
   }
 }
 

@@ -18,8 +18,11 @@
 //   the core steps down (in a task of its own) or fails: it stops the server, reports
 //   server_stopped() and returns. A server that stops by itself (its device failed) is
 //   reported with server_stopped() too.
-// - shutdown() (unmount, or the node's death) stops timers and the socket; the core's block is
-//   left as it is (a STOP is written only through server_stopped()).
+// - leave() (the mount's farewell was answered) withdraws the slot for good: no more campaigns;
+//   a server this member runs, or is starting, is stopped (stop_server) so its STOP is durable
+//   and the next leader need not fence this node; then shutdown(). Runs in a task.
+// - shutdown() (the node's death) stops timers and the socket; the core's block is left as it
+//   is (a STOP is written only through server_stopped()).
 // - observer(slot, block) sees every block this member made durable (for the oracle).
 #pragma once
 
@@ -65,6 +68,7 @@ class QuorumMember {
   sim::Errno start();
   void server_up();
   void server_stopped();
+  void leave();
   void shutdown();
 
   bool failed() const { return failed_; }
@@ -99,6 +103,7 @@ class QuorumMember {
   bool restart_pending_ = false;
   uint64_t failures_ = 0;
   bool shut_down_ = false;
+  bool leaving_ = false;  // leave() under way: no campaign, no server start
   std::shared_ptr<bool> alive_;
 };
 

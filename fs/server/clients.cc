@@ -1,10 +1,23 @@
 // Mounted clients leaving: farewell (a clean unmount) and reclaim (a client that disconnected
 // and did not come back in time, or did not recover its locks after a server restart, is fenced
 // first). Reclaim runs in one server commit, in order: its requests are refused from the start,
-// its open log tree is finalized (so its items are merged, its allocators returned), its locks
-// dropped, then its mounted-client record last — so "no record" means "nothing of it is left", and a crash before that commit simply
-// redoes the whole reclaim.
+// its open log tree is finalized (so its items are merged, its allocators returned), its merge
+// pieces are given back, its locks dropped once that commit is durable, and its mounted-client
+// record goes last — so "no record" means "nothing of it is left", and a crash before that
+// commit is durable simply redoes the whole reclaim on the next server (every step finds what
+// is left of it).
+//
+// The farewell rule (scoutfs-design §5): a mount that does not vote is answered at once. A
+// voting mount is answered only while a majority of the quorum's slots stays mounted without
+// it, or when every voter still mounted is saying farewell and no other mount is left: a
+// voter that left early would leave the mounts behind it unable to elect a new server. The
+// others wait — until a voter mounts again, or the rest leave too. Counted are the records the
+// server holds, so a crashed voter still counts until it is reclaimed.
+#include <map>
+#include <set>
+
 #include "fs/base/assert.h"
+#include "fs/quorum/election_core.h"
 #include "fs/server/server.h"
 
 namespace simfs::fs {
@@ -14,6 +27,8 @@ void Server::reclaim_loop() {
   for (;;) {
     sim::this_task::sleep(100 * sim::kMillisecond);
     if (!*alive || stopped_) return;
+    // A voter may have mounted again, or been reclaimed: a waiting farewell may go now.
+    answer_farewells();
     std::vector<std::pair<uint64_t, const char*>> due;
     for (const auto& [rid, c] : clients_) {
       if (c.farewell) continue;
@@ -90,6 +105,8 @@ sim::Errno Server::reclaim(uint64_t rid, const char* why, std::vector<uint64_t>*
     }
   }
   open_trans_.erase(rid);
+  // A farewell waiting for the quorum rule is not answered: it is reclaimed anyway.
+  farewells_.erase(rid);
   // Its merge pieces: fenced, it writes nothing more, so their blocks come back (a result
   // already in stays, to be spliced).
   if (sim::Errno e = abandon_merge_requests(rid, true)) return e;
@@ -119,12 +136,70 @@ void Server::farewell(uint64_t rid, Reply reply) {
     reply(0, {});  // already gone: the farewell was executed before
     return;
   }
-  it->second.farewell = true;
+  if (it->second.farewell) {
+    answer_farewell(rid, std::move(reply));  // a resend of one being answered: it finds it done
+    return;
+  }
+  farewells_[rid] = std::move(reply);  // a resend on a new connection replaces the old answer
+  answer_farewells();
+}
+
+void Server::answer_farewells() {
+  if (farewells_.empty() || stopped_) return;
+  const bool rule = cfg_.quorum_slots > 0 && !cfg_.bugs.has(Bug::kFarewellIgnoresMajority);
+  // Who stays: the clients not already being answered. Voters are counted by node: a node
+  // that rebooted may hold two records for a while, but it is one voter.
+  std::map<uint64_t, uint32_t> voters;  // voter rid -> its node
+  size_t others = 0;
+  for (const auto& [rid, c] : clients_) {
+    if (c.farewell) continue;
+    if (rule && (c.value.flags & kMountedClientVoter)) {
+      voters[rid] = c.value.node;
+    } else if (!farewells_.count(rid)) {
+      ++others;
+    }
+  }
+  auto voter_nodes_without = [&](uint64_t rid) {
+    std::set<uint32_t> nodes;
+    for (const auto& [r, node] : voters)
+      if (r != rid) nodes.insert(node);
+    return nodes.size();
+  };
+  const size_t needed = rule ? quorum_votes_needed(cfg_.quorum_slots) : 0;
+  std::vector<uint64_t> go;
+  size_t waiting = 0;
+  for (const auto& [rid, reply] : farewells_) {
+    if (!clients_.count(rid)) continue;
+    // BUG (planted): farewell_ignores_majority — every voter is let go like a non-voter.
+    if (!voters.count(rid)) {
+      go.push_back(rid);
+    } else if (voter_nodes_without(rid) >= needed) {
+      go.push_back(rid);  // a majority stays without it
+      voters.erase(rid);
+    } else {
+      ++waiting;
+    }
+  }
+  // Every voter left is saying farewell, and nobody else stays: they all go together.
+  if (waiting > 0 && waiting == voters.size() && others == 0) {
+    for (const auto& [rid, node] : voters) go.push_back(rid);
+  }
+  for (uint64_t rid : go) {
+    auto f = farewells_.find(rid);
+    Reply reply = std::move(f->second);
+    farewells_.erase(f);
+    answer_farewell(rid, std::move(reply));
+  }
+}
+
+void Server::answer_farewell(uint64_t rid, Reply reply) {
+  clients_.at(rid).farewell = true;  // the reclaim loop leaves it to this from now on
   std::shared_ptr<bool> alive = alive_;
   auto after = std::make_shared<std::vector<uint64_t>>();
   run_update("farewell", [this, alive, rid, after, reply = std::move(reply)](sim::Errno e, proto::Bytes data) {
     reply(e, std::move(data));
     if (!*alive) return;
+    if (!e && observer_.farewell_done) observer_.farewell_done(rid);
     if (observer_.mount_gone) observer_.mount_gone(rid);
     // BUG (planted): farewell_keeps_locks leaves the departed mount in the lock state.
     if (!cfg_.bugs.has(Bug::kFarewellKeepsLocks)) drop_locks(*after);

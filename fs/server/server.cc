@@ -330,8 +330,10 @@ sim::Errno Server::greet(const proto::Greeting& g, uint32_t node, proto::Greetin
     // Reclaimed while we waited (fenced, or its farewell): it must not come back.
     return clients_.count(g.rid) ? 0 : ENOLINK;
   }
-  // Claims to have mounted before, but no record: it was reclaimed and must not go on.
-  if (g.server_term != 0) return ENOLINK;
+  // Claims to have mounted before, but no record: it was reclaimed and must not go on — unless
+  // it is leaving: then its farewell was done (or it was reclaimed after its last commit was
+  // durable), and the farewell it resends is answered "already gone".
+  if (g.server_term != 0) return (g.flags & proto::kGreetFarewell) ? 0 : ENOLINK;
   // A new mount: its record is durable before it may start a transaction.
   uint64_t gen;
   {

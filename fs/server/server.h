@@ -74,6 +74,10 @@ struct ServerConfig {
   // starts, and for a disconnected client to come back, before fencing and reclaiming it.
   sim::Duration recovery_timeout = 2 * sim::kSecond;
   sim::Duration reconnect_timeout = 2 * sim::kSecond;
+  // The quorum's voting slots (0: a fixed server). A voting mount's farewell is answered only
+  // while a majority of them stays mounted without it, or when every remaining voter leaves
+  // together and no other mount is left (clients.cc).
+  uint32_t quorum_slots = 0;
   BugSet bugs;
 };
 
@@ -88,6 +92,8 @@ using FenceAgent = std::function<bool(uint64_t rid, uint32_t node)>;
 struct ServerObserver {
   std::function<void(uint64_t rid, uint64_t trans_seq)> transaction_durable;
   std::function<void(uint64_t rid)> mount_gone;
+  // Of those, the ones that left by their farewell (called just before mount_gone).
+  std::function<void(uint64_t rid)> farewell_done;
   // The log merge's pieces (merge_requests.cc): one handed out (or reloaded by a starting
   // server), copying fs tree block `block` (the root, for a whole-tree piece); one that no
   // longer counts (spliced, given back, or abandoned: its result will not be used).
@@ -193,7 +199,7 @@ class Server {
     bool connected = false;
     sim::Time disconnected_at = 0;
     bool recovering = false;    // lock recovery not finished with this server
-    bool farewell = false;      // its farewell is being processed
+    bool farewell = false;      // its farewell is being answered (reclaimed for it)
     bool reclaiming = false;    // being reclaimed: its requests are refused
   };
 
@@ -268,6 +274,9 @@ class Server {
   sim::Errno reclaim(uint64_t rid, const char* why, std::vector<uint64_t>* after_durable);
   void drop_locks(const std::vector<uint64_t>& rids);
   void farewell(uint64_t rid, Reply reply);
+  // Answers the waiting farewells the quorum rule lets go now (clients.cc).
+  void answer_farewells();
+  void answer_farewell(uint64_t rid, Reply reply);
 
   NodeEnv env_;
   sim::DiskHandle& meta_disk_;
@@ -294,6 +303,7 @@ class Server {
   std::unique_ptr<Btree> clients_tree_;
 
   std::map<uint64_t, ClientState> clients_;  // mounted clients, by rid
+  std::map<uint64_t, Reply> farewells_;      // farewells waiting for the quorum rule, by rid
   std::map<uint64_t, uint64_t> open_trans_;  // rid -> get_trans_seq of its open transaction
   // Lock requests waiting for their grant: (rid, request id) -> where the grant goes.
   std::map<std::pair<uint64_t, uint64_t>, Reply> lock_replies_;

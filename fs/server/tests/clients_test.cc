@@ -206,5 +206,150 @@ TEST(ServerReclaim, FailedFenceStopsTheServerWithoutReclaiming) {
   });
 }
 
+
+// ---- the quorum rule for voters' farewells ----
+
+namespace quorum_rule {
+
+// A voting mount `rid` on `node` (its greeting carries the VOTER flag).
+void greet_voter(ServerWorld& w, uint64_t rid, uint32_t node) {
+  ASSERT_EQ(w.greet_with(proto::Greeting{ServerWorld::kFsid, format_hash(), 0, rid, proto::kGreetVoter}, node), 0);
+}
+
+// Three slots (two votes needed), voters 1, 2, 3 on nodes 1, 2, 3, and a non-voter 4.
+void three_voters_and_one_other(ServerWorld& w) {
+  for (uint64_t rid = 1; rid <= 3; ++rid) ASSERT_NO_FATAL_FAILURE(greet_voter(w, rid, static_cast<uint32_t>(rid)));
+  ASSERT_EQ(w.greet(4, 4), 0);
+}
+
+TEST(ServerFarewellQuorum, AVoterGoesWhileAMajorityStays) {
+  ServerWorld w(41);
+  w.cfg.quorum_slots = 3;
+  w.run([&] {
+    ASSERT_EQ(w.mkfs_and_start(), 0);
+    ASSERT_NO_FATAL_FAILURE(three_voters_and_one_other(w));
+    Answer a = w.call(1, Cmd::kFarewell);  // voters 2 and 3 stay: two of three
+    ASSERT_TRUE(a.replied);
+    EXPECT_EQ(a.err, 0);
+    EXPECT_FALSE(w.server->mounted(1));
+  });
+}
+
+TEST(ServerFarewellQuorum, AVoterWaitsUntilAnotherVoterMountsAgain) {
+  ServerWorld w(42);
+  w.cfg.quorum_slots = 3;
+  w.run([&] {
+    ASSERT_EQ(w.mkfs_and_start(), 0);
+    ASSERT_NO_FATAL_FAILURE(three_voters_and_one_other(w));
+    ASSERT_EQ(w.call(1, Cmd::kFarewell).err, 0);
+    // Voter 3 alone would be left, with mount 4 still needing a server: 2 must wait.
+    testing::Pending bye = w.send(2, Cmd::kFarewell);
+    sim::this_task::sleep(sim::kSecond);
+    EXPECT_FALSE(bye->ready());
+    EXPECT_TRUE(w.server->mounted(2));
+    // The non-voter leaves at once all the same.
+    EXPECT_EQ(w.call(4, Cmd::kFarewell).err, 0);
+    // Node 1 mounts again (a new mount of it): now two voters stay without 2.
+    ASSERT_NO_FATAL_FAILURE(greet_voter(w, 5, 1));
+    Answer a = ServerWorld::wait(bye);
+    ASSERT_TRUE(a.replied);
+    EXPECT_EQ(a.err, 0);
+    EXPECT_FALSE(w.server->mounted(2));
+  });
+}
+
+TEST(ServerFarewellQuorum, TwoRecordsOfOneRebootedNodeCountAsOneVoter) {
+  ServerWorld w(43);
+  w.cfg.quorum_slots = 3;
+  w.run([&] {
+    ASSERT_EQ(w.mkfs_and_start(), 0);
+    ASSERT_NO_FATAL_FAILURE(three_voters_and_one_other(w));
+    ASSERT_EQ(w.call(3, Cmd::kFarewell).err, 0);
+    // Node 2 rebooted: its old mount 2 is not reclaimed yet beside its new mount 6.
+    ASSERT_NO_FATAL_FAILURE(greet_voter(w, 6, 2));
+    // Without 1, only node 2 would stay: one voter, however many records.
+    testing::Pending bye = w.send(1, Cmd::kFarewell);
+    sim::this_task::sleep(sim::kSecond);
+    EXPECT_FALSE(bye->ready());
+    EXPECT_TRUE(w.server->mounted(1));
+  });
+}
+
+TEST(ServerFarewellQuorum, TheLastVotersLeaveTogetherOnceNobodyElseStays) {
+  ServerWorld w(44);
+  w.cfg.quorum_slots = 3;
+  w.run([&] {
+    ASSERT_EQ(w.mkfs_and_start(), 0);
+    ASSERT_NO_FATAL_FAILURE(three_voters_and_one_other(w));
+    ASSERT_EQ(w.call(1, Cmd::kFarewell).err, 0);
+    testing::Pending two = w.send(2, Cmd::kFarewell);
+    testing::Pending three = w.send(3, Cmd::kFarewell);
+    sim::this_task::sleep(sim::kSecond);
+    // Mount 4 still needs a server: nobody of the two goes.
+    EXPECT_FALSE(two->ready());
+    EXPECT_FALSE(three->ready());
+    ASSERT_EQ(w.call(4, Cmd::kFarewell).err, 0);
+    EXPECT_EQ(ServerWorld::wait(two).err, 0);
+    EXPECT_EQ(ServerWorld::wait(three).err, 0);
+    EXPECT_FALSE(w.server->mounted(2));
+    EXPECT_FALSE(w.server->mounted(3));
+  });
+}
+
+TEST(ServerFarewellQuorum, AWaitingVoterThatIsReclaimedIsNotAnswered) {
+  ServerWorld w(45);
+  w.cfg.quorum_slots = 3;
+  w.cfg.reconnect_timeout = 500 * sim::kMillisecond;
+  w.run([&] {
+    ASSERT_EQ(w.mkfs_and_start(), 0);
+    ASSERT_NO_FATAL_FAILURE(three_voters_and_one_other(w));
+    ASSERT_EQ(w.call(1, Cmd::kFarewell).err, 0);
+    testing::Pending bye = w.send(2, Cmd::kFarewell);
+    w.server->client_disconnected(2);
+    ASSERT_TRUE(w.wait_until([&] { return !w.server->mounted(2); }));
+    sim::this_task::sleep(200 * sim::kMillisecond);
+    EXPECT_FALSE(bye->ready());
+  });
+}
+
+TEST(ServerFarewellQuorum, PlantedBugLetsTheVoterGoWithoutAMajority) {
+  ServerWorld w(46);
+  w.cfg.quorum_slots = 3;
+  w.cfg.bugs = BugSet::of(Bug::kFarewellIgnoresMajority);
+  w.run([&] {
+    ASSERT_EQ(w.mkfs_and_start(), 0);
+    ASSERT_NO_FATAL_FAILURE(three_voters_and_one_other(w));
+    ASSERT_EQ(w.call(1, Cmd::kFarewell).err, 0);
+    Answer a = w.call(2, Cmd::kFarewell);
+    ASSERT_TRUE(a.replied);
+    EXPECT_FALSE(w.server->mounted(2));
+  });
+}
+
+TEST(ServerFarewellQuorum, AFixedServerHasNoRule) {
+  ServerWorld w(47);  // quorum_slots 0
+  w.run([&] {
+    ASSERT_EQ(w.mkfs_and_start(), 0);
+    ASSERT_NO_FATAL_FAILURE(three_voters_and_one_other(w));
+    for (uint64_t rid = 1; rid <= 3; ++rid) EXPECT_EQ(w.call(rid, Cmd::kFarewell).err, 0);
+  });
+}
+
+// Its farewell was done but the answer lost, and the client greets the next server as leaving:
+// let in, so that its resent farewell is answered "already gone".
+TEST(ServerFarewellQuorum, AGreetingThatSaysFarewellIsLetInWithoutARecord) {
+  ServerWorld w(48);
+  w.run([&] {
+    ASSERT_EQ(w.mkfs_and_start(), 0);
+    const uint64_t term = w.server->term();
+    EXPECT_EQ(w.greet_with(proto::Greeting{ServerWorld::kFsid, format_hash(), term, 9, 0}, 1), ENOLINK);
+    EXPECT_EQ(w.greet_with(proto::Greeting{ServerWorld::kFsid, format_hash(), term, 9, proto::kGreetFarewell}, 1), 0);
+    EXPECT_FALSE(w.server->mounted(9));
+    EXPECT_EQ(w.call(9, Cmd::kFarewell).err, 0);
+  });
+}
+
+}  // namespace quorum_rule
+
 }  // namespace
 }  // namespace simfs::fs
