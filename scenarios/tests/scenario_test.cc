@@ -208,7 +208,10 @@ const PlantedBug kPlantedBugRows[] = {
     // timeout every few seconds, so a deposed server still runs when the next one starts.
     PlantedBug{"failover", "serve_before_fence", "quorum.fenced_before_serving",
                R"({"faults": ["pause"], "server_kill_interval": "3s", "workload_end": "20s",
-                   "fault_window_end": "18s"})"}};
+                   "fault_window_end": "18s"})"},
+    // Farewells under unmount churn (fs/server/clients.cc): a voter let go without a majority.
+    PlantedBug{"mount_unmount_race", "farewell_ignores_majority", "quorum.farewell_majority"},
+    PlantedBug{"mount_unmount_race", "farewell_keeps_locks", "lock.departed|fs.liveness"}};
 
 // Every invariant a scenario declares must be shown to fire in that scenario: by a run whose
 // first violation is exactly it (a planted bug's row above with that one invariant, or a
@@ -281,6 +284,21 @@ const ShownElsewhere kShownElsewhere[] = {
     {"failover", "lock.departed", "multi_mount --bug farewell_keeps_locks (the same check)"},
     {"failover", "net.in_order", "multi_mount --bug no_resend_replay (the same check)"},
     {"failover", "merge.disjoint", "multi_mount --bug merge_overlapping_ranges (the same check)"},
+    // mount_unmount_race is failover's code with unmount churn: the same checks.
+    {"mount_unmount_race", "fs.durability", "oracle/tests/cluster_checker_test.cc (durability news withheld)"},
+    {"mount_unmount_race", "fs.op_result", "multi_mount --bug invalidate_before_commit (the same check)"},
+    {"mount_unmount_race", "fs.state", "multi_mount --bug item_seq_ignores_write_seq (the same check)"},
+    {"mount_unmount_race", "fs.fsck", "multi_mount --bug leak_on_delete (the same check)"},
+    {"mount_unmount_race", "fs.enospc", "multi_mount --bug truncate_no_reserve (the same check)"},
+    {"mount_unmount_race", "fs.liveness", "multi_mount --bug invalidate_no_wakeup (the same check)"},
+    {"mount_unmount_race", "lock.server_state", "multi_mount --bug incompatible_grant (the same check)"},
+    {"mount_unmount_race", "lock.compatible", "multi_mount --bug invalidate_keeps_mode (the same check)"},
+    {"mount_unmount_race", "lock.departed", "multi_mount --bug farewell_keeps_locks (the same check)"},
+    {"mount_unmount_race", "net.in_order", "multi_mount --bug no_resend_replay (the same check)"},
+    {"mount_unmount_race", "merge.disjoint", "multi_mount --bug merge_overlapping_ranges (the same check)"},
+    {"mount_unmount_race", "quorum.term_monotone", "oracle/tests/quorum_checker_test.cc (a term going back, two votes in a term)"},
+    {"mount_unmount_race", "quorum.one_leader", "oracle/tests/quorum_checker_test.cc (a term won twice)"},
+    {"mount_unmount_race", "quorum.fenced_before_serving", "failover --bug serve_before_fence (the same check)"},
     {"failover", "quorum.term_monotone", "oracle/tests/quorum_checker_test.cc (a term going back, two votes in a term)"},
     {"failover", "quorum.one_leader", "oracle/tests/quorum_checker_test.cc (a term won twice)"},
 };
