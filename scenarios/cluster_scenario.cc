@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "fs/base/assert.h"
 #include "fs/cluster/node_stack.h"
 #include "fs/fsck/fsck.h"
 #include "fs/lock/lock_mode.h"
@@ -29,6 +30,7 @@
 #include "oracle/farewell_checker.h"
 #include "oracle/merge_piece_checker.h"
 #include "oracle/quorum_checker.h"
+#include "oracle/recovery_checker.h"
 #include "scenarios/cluster_scenario.h"
 #include "scenarios/nemesis.h"
 #include "scenarios/scenario.h"
@@ -63,6 +65,12 @@ constexpr Site kSiteKillHow{"cluster.server_kill.how", Stream::kFaults};
 constexpr Site kSiteUnmountGap{"cluster.unmount.gap", Stream::kWorkload};
 constexpr Site kSiteUnmountNode{"cluster.unmount.node", Stream::kWorkload};
 constexpr Site kSiteRemountDelay{"cluster.unmount.remount", Stream::kWorkload};
+constexpr Site kSiteCutGap{"cluster.client_cut.gap", Stream::kFaults};
+constexpr Site kSiteCutNode{"cluster.client_cut.node", Stream::kFaults};
+constexpr Site kSiteCutHow{"cluster.client_cut.how", Stream::kFaults};
+constexpr Site kSiteCutDown{"cluster.client_cut.down", Stream::kFaults};
+// How often the live checks (lock state, recovery) run.
+constexpr sim::Duration kCheckInterval = 20 * kMillisecond;
 
 class ClusterScenario final : public Scenario {
  public:
@@ -102,6 +110,12 @@ class ClusterScenario final : public Scenario {
   // powered off and booted again, which mounts it afresh.
   void churn();
   void unmount_node(sim::Node& node, uint64_t rid);
+  // The client cutter of fence_and_reclaim: every client_cut_interval or so, a mount that does
+  // not serve is cut off from everyone, paused or crashed for about the reconnect timeout —
+  // long enough, often, for the server to fence and reclaim it while it still runs.
+  void cut_clients();
+  // The serving server ran for another check interval: recovery.recovered_or_reclaimed.
+  void check_recovery();
   void quorum_written(const fs::QuorumBlock& b);
   void server_serving(int node, uint64_t term, uint64_t rid);
   FsOp next_op();
@@ -129,6 +143,7 @@ class ClusterScenario final : public Scenario {
   oracle::MergePieceChecker pieces_;  // the log merge's pieces in flight share no block
   oracle::QuorumChecker quorum_;
   std::unique_ptr<oracle::FarewellChecker> farewells_;  // with voters only
+  std::unique_ptr<oracle::RecoveryChecker> recovery_;   // with voters only
   bool formatted_ = false;
   uint64_t next_rid_ = 0;
   bool stop_ = false;
@@ -218,6 +233,13 @@ fs::NodeStackConfig ClusterScenario::stack_config(int node) {
       gone_.insert(rid);
       violation(checker_.mount_gone(rid));
       if (farewells_) farewells_->gone(rid);
+      if (recovery_) recovery_->gone(rid);
+    };
+    c.observer.recovering = [this](uint64_t term, const std::vector<uint64_t>& rids) {
+      if (recovery_) recovery_->server_started(term, rids);
+    };
+    c.observer.client_recovered = [this](uint64_t term, uint64_t rid) {
+      if (recovery_) recovery_->recovered(term, rid);
     };
     c.observer.farewell_done = [this](uint64_t rid) {
       if (!farewells_) return;
@@ -455,6 +477,14 @@ void ClusterScenario::server_serving(int node, uint64_t term, uint64_t rid) {
   if (!e.empty() && !stop_) sim_->violation("quorum.fenced_before_serving", e);
 }
 
+void ClusterScenario::check_recovery() {
+  int node = -1;
+  fs::Server* server = serving_server(&node);
+  if (!recovery_ || !server || sim_->node(node).paused()) return;
+  const std::string e = recovery_->ran(server->term(), kCheckInterval);
+  if (!e.empty() && !stop_) sim_->violation("recovery.recovered_or_reclaimed", e);
+}
+
 // The server killer of the failover scenarios: during the fault window, every interval or so
 // the node that serves now is taken out: crashed (it comes back after a while), or paused or
 // cut off from everyone for longer than the heartbeat timeout — a stalled server, still running
@@ -540,6 +570,52 @@ void ClusterScenario::unmount_node(sim::Node& node, uint64_t rid) {
   });
 }
 
+void ClusterScenario::cut_clients() {
+  sim::Simulation& s = *sim_;
+  const sim::Duration interval = params_.duration("client_cut_interval");
+  const sim::Duration timeout = params_.duration("reconnect_timeout");
+  for (;;) {
+    s.sched().sleep(s.chooser().range(kSiteCutGap, interval / 2, interval + interval / 2));
+    if (stop_ || !faults_possible()) return;
+    int serving = -1;
+    serving_server(&serving);
+    std::vector<int> clients;
+    for (int n = 0; n < mounts_; ++n)
+      if (n != serving && s.node(n).up() && !s.node(n).paused() && members_[static_cast<size_t>(n)].rid) clients.push_back(n);
+    if (clients.empty()) continue;
+    const int n = clients[s.chooser().choose(kSiteCutNode, clients.size())];
+    const uint64_t how = s.chooser().choose(kSiteCutHow, 3);  // 0 cut off, 1 pause, 2 crash
+    static const char* const kHow[] = {"cut_off", "pause", "crash"};
+    // Half the time shorter than the timeout (it comes back in time), half longer (fenced and
+    // reclaimed while it runs, or a dead client's record reclaimed).
+    const sim::Duration down = s.chooser().range(kSiteCutDown, timeout / 2, 2 * timeout);
+    s.event(n, "client_cut", {{"rid", members_[static_cast<size_t>(n)].rid}, {"how", kHow[how]}, {"for_ns", down}},
+            /*fault=*/true);
+    sim::Node& node = s.node(n);
+    if (how == 0) {
+      for (int o = 0; o < mounts_; ++o) {
+        if (o == n) continue;
+        net_->block_link(n, o);
+        net_->block_link(o, n);
+      }
+      s.sched().sleep(down);
+      for (int o = 0; o < mounts_; ++o) {
+        if (o == n) continue;
+        net_->unblock_link(n, o);
+        net_->unblock_link(o, n);
+      }
+    } else if (how == 1) {
+      node.pause();
+      s.sched().sleep(down);
+      node.resume();
+    } else {
+      node.crash();
+      s.sched().sleep(down);
+      if (!node.up()) node.restart();
+    }
+  }
+}
+
 void ClusterScenario::setup(sim::Simulation& s) {
   sim_ = &s;
   sim::BlockDeviceConfig mc;
@@ -555,6 +631,9 @@ void ClusterScenario::setup(sim::Simulation& s) {
     std::vector<bool> voter;
     for (int i = 0; i < mounts_; ++i) voter.push_back(i < voters_);
     farewells_ = std::make_unique<oracle::FarewellChecker>(static_cast<uint32_t>(voters_), voter);
+    // The recovery timeout, then the reclaim loop's tick, the fences and one reclaim commit
+    // per mount.
+    recovery_ = std::make_unique<oracle::RecoveryChecker>(params_.duration("reconnect_timeout") + 2 * kSecond);
   }
   for (int i = 0; i < mounts_; ++i) {
     sim::Node& n = s.add_node("m" + std::to_string(i));
@@ -564,14 +643,16 @@ void ClusterScenario::setup(sim::Simulation& s) {
   }
   s.spawn("lock.checker", [this, &s] {
     while (!stop_) {
-      s.sched().sleep(20 * kMillisecond);
+      s.sched().sleep(kCheckInterval);
       check_locks();
+      check_recovery();
     }
   }, /*daemon=*/true);
   if (faults_ && voters_ > 0 && params_.duration("server_kill_interval") > 0) {
     s.spawn("server.killer", [this] { kill_servers(); });
   }
   if (params_.duration("unmount_interval") > 0) s.spawn("admin.churn", [this] { churn(); });
+  if (faults_ && params_.duration("client_cut_interval") > 0) s.spawn("client.cutter", [this] { cut_clients(); });
   if (faults_) {
     NemesisConfig nc;
     apply_nemesis_params(params_, &nc);
@@ -715,6 +796,9 @@ std::vector<ParamSpec> cluster_params(bool faults) {
   if (faults) {
     ps.push_back(duration_param("server_kill_interval", 0, 0, 600 * kSecond,
                                 "with voters: the serving node is crashed about this often (0: never)"));
+    ps.push_back(duration_param("client_cut_interval", 0, 0, 600 * kSecond,
+                                "a mount that does not serve is cut off, paused or crashed for 0.5-2 reconnect "
+                                "timeouts about this often (0: never)"));
     for (ParamSpec& p : nemesis_params(kFaultCrash | kFaultPartition | kFaultPause | kFaultDiskErrors, 100 * kMillisecond,
                                        4 * kSecond)) {
       ps.push_back(std::move(p));
@@ -757,6 +841,25 @@ std::unique_ptr<Scenario> make_cluster_scenario(const ScenarioOptions& o, bool f
   return std::make_unique<ClusterScenario>(o, faults);
 }
 std::vector<ParamSpec> cluster_scenario_params(bool faults) { return cluster_params(faults); }
+std::vector<ParamSpec> cluster_scenario_params_with(bool faults,
+                                                    const std::vector<std::pair<std::string, ParamValue>>& defaults) {
+  std::vector<ParamSpec> ps = cluster_params(faults);
+  for (const auto& [name, v] : defaults) {
+    auto p = std::find_if(ps.begin(), ps.end(), [&](const ParamSpec& q) { return q.name == name; });
+    FS_ASSERT(p != ps.end());
+    p->def = v;
+  }
+  return ps;
+}
+std::vector<std::string> quorum_scenario_invariants(const std::vector<std::string>& extra) {
+  std::vector<std::string> v = kClusterInvariants;
+  for (const char* q : {"quorum.term_monotone", "quorum.one_leader", "quorum.fenced_before_serving",
+                        "recovery.recovered_or_reclaimed"}) {
+    v.push_back(q);
+  }
+  v.insert(v.end(), extra.begin(), extra.end());
+  return v;
+}
 std::vector<std::string> cluster_scenario_bugs(bool faults) { return cluster_bugs(faults); }
 const std::vector<std::string>& cluster_scenario_invariants() { return kClusterInvariants; }
 std::string check_cluster_params(const Params& p, bool faults) {

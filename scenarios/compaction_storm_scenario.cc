@@ -20,24 +20,20 @@ namespace scenarios {
 namespace {
 
 std::vector<ParamSpec> storm_params() {
-  std::vector<ParamSpec> ps = cluster_scenario_params(/*faults=*/true);
-  auto set = [&](const std::string& name, ParamValue v) {
-    for (ParamSpec& p : ps)
-      if (p.name == name) p.def = std::move(v);
-  };
-  set("mounts", int64_t{5});
-  set("tasks_per_mount", int64_t{3});
-  set("log_finalize_items", int64_t{24});
-  set("merge_blocks_per_commit", int64_t{6});
-  set("merge_requests_per_client", int64_t{2});
-  set("merge_batch_requests", int64_t{6});
-  set("btree_fill", int64_t{1100});
-  set("dirty_items_max", int64_t{16});
-  set("workload_end", int64_t{8 * sim::kSecond});
-  // Writers and deleters: names come and go, xattrs change in place; close stays in every mix.
-  set("ops", std::vector<std::string>{"create", "mkdir", "unlink", "rmdir", "rename", "write", "truncate", "setxattr",
-                                      "removexattr", "read", "open", "close"});
-  return ps;
+  return cluster_scenario_params_with(/*faults=*/true, {
+      {"mounts", int64_t{5}},
+      {"tasks_per_mount", int64_t{3}},
+      {"log_finalize_items", int64_t{24}},
+      {"merge_blocks_per_commit", int64_t{6}},
+      {"merge_requests_per_client", int64_t{2}},
+      {"merge_batch_requests", int64_t{6}},
+      {"btree_fill", int64_t{1100}},
+      {"dirty_items_max", int64_t{16}},
+      {"workload_end", int64_t{8 * sim::kSecond}},
+      // Writers and deleters: names come and go, xattrs change in place; close stays in every mix.
+      {"ops", std::vector<std::string>{"create", "mkdir", "unlink", "rmdir", "rename", "write", "truncate",
+                                       "setxattr", "removexattr", "read", "open", "close"}},
+  });
 }
 
 std::vector<std::string> storm_bugs() {

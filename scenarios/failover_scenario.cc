@@ -23,31 +23,22 @@ namespace scenarios {
 namespace {
 
 std::vector<ParamSpec> failover_params() {
-  std::vector<ParamSpec> ps = cluster_scenario_params(/*faults=*/true);
-  auto set = [&](const std::string& name, ParamValue v) {
-    for (ParamSpec& p : ps)
-      if (p.name == name) p.def = std::move(v);
-  };
-  set("mounts", int64_t{5});
-  set("voters", int64_t{3});
-  set("server_kill_interval", int64_t{10 * sim::kSecond});
-  set("heartbeat_timeout", int64_t{1 * sim::kSecond});
-  set("workload_end", int64_t{60 * sim::kSecond});
-  set("fault_window_end", int64_t{55 * sim::kSecond});
-  return ps;
+  return cluster_scenario_params_with(/*faults=*/true, {
+      {"mounts", int64_t{5}},
+      {"voters", int64_t{3}},
+      {"server_kill_interval", int64_t{10 * sim::kSecond}},
+      {"heartbeat_timeout", int64_t{1 * sim::kSecond}},
+      {"workload_end", int64_t{60 * sim::kSecond}},
+      {"fault_window_end", int64_t{55 * sim::kSecond}},
+  });
 }
 
 std::vector<std::string> failover_bugs() {
   using simfs::fs::Bug;
   std::vector<std::string> bugs;
-  for (Bug b : {Bug::kServeBeforeFence}) bugs.push_back(simfs::fs::bug_name(b));
+  for (Bug b : {Bug::kServeBeforeFence, Bug::kRecoverNewMode, Bug::kRecoveryWaitsForever, Bug::kGreetingNotIdempotent})
+    bugs.push_back(simfs::fs::bug_name(b));
   return bugs;
-}
-
-std::vector<std::string> failover_invariants() {
-  std::vector<std::string> v = cluster_scenario_invariants();
-  for (const char* q : {"quorum.term_monotone", "quorum.one_leader", "quorum.fenced_before_serving"}) v.push_back(q);
-  return v;
 }
 
 }  // namespace
@@ -58,7 +49,7 @@ ScenarioInfo failover_scenario_info() {
       "five mounts, three of them voters that elect the server; the serving node is crashed, paused or cut off about every ten "
       "simulated seconds, beside crashes, pauses, partitions and disk faults, for a minute: nothing synced or "
       "observed is lost, one leader per term, and every earlier server is fenced before a new one writes",
-      failover_invariants(),
+      quorum_scenario_invariants(),
       failover_bugs(),
       [](const ScenarioOptions& o) { return make_cluster_scenario(o, /*faults=*/true); },
       failover_params(),

@@ -21,18 +21,14 @@ namespace scenarios {
 namespace {
 
 std::vector<ParamSpec> race_params() {
-  std::vector<ParamSpec> ps = cluster_scenario_params(/*faults=*/true);
-  auto set = [&](const std::string& name, ParamValue v) {
-    for (ParamSpec& p : ps)
-      if (p.name == name) p.def = std::move(v);
-  };
-  set("mounts", int64_t{5});
-  set("voters", int64_t{3});
-  set("heartbeat_timeout", int64_t{1 * sim::kSecond});
-  set("unmount_interval", int64_t{1500 * sim::kMillisecond});
-  set("workload_end", int64_t{30 * sim::kSecond});
-  set("fault_window_end", int64_t{26 * sim::kSecond});
-  return ps;
+  return cluster_scenario_params_with(/*faults=*/true, {
+      {"mounts", int64_t{5}},
+      {"voters", int64_t{3}},
+      {"heartbeat_timeout", int64_t{1 * sim::kSecond}},
+      {"unmount_interval", int64_t{1500 * sim::kMillisecond}},
+      {"workload_end", int64_t{30 * sim::kSecond}},
+      {"fault_window_end", int64_t{26 * sim::kSecond}},
+  });
 }
 
 std::vector<std::string> race_bugs() {
@@ -40,15 +36,6 @@ std::vector<std::string> race_bugs() {
   std::vector<std::string> bugs;
   for (Bug b : {Bug::kFarewellIgnoresMajority, Bug::kFarewellKeepsLocks}) bugs.push_back(simfs::fs::bug_name(b));
   return bugs;
-}
-
-std::vector<std::string> race_invariants() {
-  std::vector<std::string> v = cluster_scenario_invariants();
-  for (const char* q : {"quorum.term_monotone", "quorum.one_leader", "quorum.fenced_before_serving",
-                        "quorum.farewell_majority"}) {
-    v.push_back(q);
-  }
-  return v;
 }
 
 }  // namespace
@@ -59,7 +46,7 @@ ScenarioInfo mount_unmount_race_scenario_info() {
       "five mounts, three of them voters that elect the server; one mount (a voter or the server's own, too) is "
       "unmounted about every 1.5 simulated seconds and mounted again soon after, beside crashes, pauses and "
       "partitions: no farewell leaves the others without a quorum, and no unmount hangs",
-      race_invariants(),
+      quorum_scenario_invariants({"quorum.farewell_majority"}),
       race_bugs(),
       [](const ScenarioOptions& o) { return make_cluster_scenario(o, /*faults=*/true); },
       race_params(),

@@ -14,6 +14,7 @@ ScenarioInfo swarm_scenario_info();
 ScenarioInfo compaction_storm_scenario_info();
 ScenarioInfo failover_scenario_info();
 ScenarioInfo mount_unmount_race_scenario_info();
+ScenarioInfo fence_and_reclaim_scenario_info();
 
 const std::vector<ScenarioInfo>& all_scenarios() {
   static const std::vector<ScenarioInfo> all = {
@@ -27,6 +28,7 @@ const std::vector<ScenarioInfo>& all_scenarios() {
       compaction_storm_scenario_info(),
       failover_scenario_info(),
       mount_unmount_race_scenario_info(),
+      fence_and_reclaim_scenario_info(),
   };
   return all;
 }

@@ -77,7 +77,16 @@ namespace simfs::fs {
     "reclaiming a client forgets the blocks handed out with its merge pieces, which are then never free")     \
   X(kMergeFinalizeOneAtATime, "merge_finalize_one_at_a_time",                                                 \
     "the log merge starts as soon as one log tree is finalized instead of every open one, so an open tree "    \
-    "can still hold an older version of a key the merge deletes, which comes back once the inputs are freed")
+    "can still hold an older version of a key the merge deletes, which comes back once the inputs are freed") \
+  X(kGreetingNotIdempotent, "greeting_not_idempotent",                                                        \
+    "a new server that already holds a mount's record takes its greeting for a first mount's: the record is "  \
+    "written again and the mount counted as recovered, so the locks it holds are never recovered")             \
+  X(kReclaimLeaksAllocators, "reclaim_leaks_allocators",                                                      \
+    "reclaiming a dead or fenced client finalizes its log tree without returning its allocators, whose "      \
+    "blocks are then never free again")                                                                       \
+  X(kRecoveryWaitsForever, "recovery_waits_forever",                                                          \
+    "a new server waits for every mount it has a record of to greet and recover its locks, with no "           \
+    "timeout: a mount that died before the failover is never reclaimed and the server never serves")
 
 enum class Bug : uint8_t {
 #define SIMFS_BUG_ENUM(e, name, what) e,

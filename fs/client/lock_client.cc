@@ -165,8 +165,11 @@ void LockClient::on_recover(const proto::Header& h, const proto::LockRecoverRequ
   auto it = locks_.lower_bound(m.start);
   for (; it != locks_.end() && resp.entries.size() < proto::kLockRecoverBatchMax; ++it) {
     const State& s = *it->second;
-    // Mid-invalidation the server has not seen our answer: it still thinks we hold the old mode.
-    LockMode mode = s.invalidating && !bugs_.has(Bug::kRecoverNewMode) ? s.mode_before_invalidation : s.mode;
+    // Mid-invalidation the server has not seen our answer: it still thinks we hold the old mode,
+    // and we do: users may still run and dirty items wait for the commit.
+    LockMode mode = s.invalidating ? s.mode_before_invalidation : s.mode;
+    // BUG (planted): recover_new_mode reports the mode the invalidation in flight drops to.
+    if (s.invalidating && bugs_.has(Bug::kRecoverNewMode)) mode = s.invalidations.front().msg.new_mode;
     if (mode == LockMode::kNull) continue;
     resp.entries.push_back(proto::LockRecoverEntry{it->first, mode, s.write_seq});
   }

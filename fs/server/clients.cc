@@ -15,6 +15,7 @@
 // server holds, so a crashed voter still counts until it is reclaimed.
 #include <map>
 #include <set>
+#include <string_view>
 
 #include "fs/base/assert.h"
 #include "fs/quorum/election_core.h"
@@ -32,6 +33,8 @@ void Server::reclaim_loop() {
     std::vector<std::pair<uint64_t, const char*>> due;
     for (const auto& [rid, c] : clients_) {
       if (c.farewell) continue;
+      // The planted bug: a mount this server has yet to hear from is waited for, however long.
+      if (c.recovering && cfg_.bugs.has(Bug::kRecoveryWaitsForever)) continue;
       // A mount on the server's own node from before this server started died with the node,
       // unless it is the one running there now (an elected server can start beside it).
       if (c.recovering && c.value.node == static_cast<uint32_t>(env_.node_id()) && rid != local_rid_) {
@@ -94,7 +97,15 @@ sim::Errno Server::reclaim(uint64_t rid, const char* why, std::vector<uint64_t>*
   if (sim::Errno e = load_records(rid, &recs)) return e;
   if (!recs.empty() && !recs.back().v.finalized) {
     LogTreeRef r = recs.back();
-    if (sim::Errno e = return_allocators(&r.v)) return e;
+    // BUG (planted): reclaim_leaks_allocators — a dead or fenced client's allocators stay
+    // with its finalized record, where nobody ever frees them.
+    const bool leak = cfg_.bugs.has(Bug::kReclaimLeaksAllocators) && std::string_view(why) != "farewell";
+    if (leak) {
+      r.v.meta_avail = AllocListHead{};
+      r.v.data_avail = AllocRoot{};
+    } else if (sim::Errno e = return_allocators(&r.v)) {
+      return e;
+    }
     if (r.v.item_count > 0) {
       // Its open transaction (get > commit) is gone with it; the record keeps what it committed.
       r.v.finalized = true;

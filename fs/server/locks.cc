@@ -68,6 +68,7 @@ void Server::recover_from(uint64_t rid, Key start) {
                  }
                  c->second.recovering = false;
                  env_.event("lock_recovered", {{"rid", rid}, {"pending", locks_.in_recovery()}});
+                 if (observer_.client_recovered) observer_.client_recovered(term_, rid);
                  apply_lock_actions(locks_.recovered(rid));
                });
 }

@@ -93,6 +93,7 @@ sim::Errno Server::start() {
   }
   env_.event("server_start", {{"term", term_}, {"seq", stable_.seq}, {"clients", clients_.size()},
                               {"merging", merge_.has_value()}});
+  if (observer_.recovering) observer_.recovering(term_, mounted_rids());
 
   std::shared_ptr<bool> alive = alive_;
   env_.spawn("server.commit", [this, alive] {
@@ -324,6 +325,31 @@ sim::Errno Server::greet(const proto::Greeting& g, uint32_t node, proto::Greetin
   if (g.fsid != stable_.fsid || g.format_hash != format_hash()) return EINVAL;
   if (stopped_) return ENOLINK;
   if (clients_.count(g.rid)) {
+    // BUG (planted): greeting_not_idempotent — a record this server found at its start (the
+    // mount is still to recover) is taken for a first mount's: written again, and the mount
+    // counted as recovered with no locks.
+    if (cfg_.bugs.has(Bug::kGreetingNotIdempotent) && clients_.at(g.rid).recovering) {
+      uint64_t gen;
+      {
+        sim::LockGuard l(mu_);
+        if (stopped_) return ENOLINK;
+        ClientState& c = clients_.at(g.rid);
+        c.value = MountedClientValue{node, (g.flags & proto::kGreetVoter) ? kMountedClientVoter : 0};
+        c.connected = true;
+        c.recovering = false;
+        Item it{mounted_client_key(g.rid), 0, false, encode_mounted_client(c.value)};
+        it.seq = meta_->next_seq();
+        if (sim::Errno e = clients_tree_->update(it)) {
+          gen = dirtied();
+          fail(e, "greeting");
+          return e;
+        }
+        apply_lock_actions(locks_.recovered(g.rid));
+        gen = dirtied();
+      }
+      if (!wait_durable(gen)) return ENOLINK;
+      return clients_.count(g.rid) ? 0 : ENOLINK;
+    }
     // Known: a reconnect, or a greeting executed again. Its record may still be on its way to
     // disk (the first greeting is parked on that commit): answer only once it is there.
     if (!wait_durable(dirty_gen_)) return ENOLINK;

@@ -101,6 +101,11 @@ struct ServerObserver {
   std::function<void(uint64_t id)> merge_piece_gone;
   // A server is starting: what an earlier one handed out is reported again if still out.
   std::function<void()> starting;
+  // Failover recovery: a server of `term` started (its new term durable) with these mounted
+  // clients' records, each of which must now recover its locks or be reclaimed; one of them
+  // finished its lock recovery.
+  std::function<void(uint64_t term, const std::vector<uint64_t>& rids)> recovering;
+  std::function<void(uint64_t term, uint64_t rid)> client_recovered;
 };
 
 class ClientLinks {

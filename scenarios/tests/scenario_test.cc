@@ -211,7 +211,19 @@ const PlantedBug kPlantedBugRows[] = {
                    "fault_window_end": "18s"})"},
     // Farewells under unmount churn (fs/server/clients.cc): a voter let go without a majority.
     PlantedBug{"mount_unmount_race", "farewell_ignores_majority", "quorum.farewell_majority"},
-    PlantedBug{"mount_unmount_race", "farewell_keeps_locks", "lock.departed|fs.liveness"}};
+    PlantedBug{"mount_unmount_race", "farewell_keeps_locks", "lock.departed|fs.liveness"},
+    // Recovery after a failover (fs/server/server.cc, fs/server/clients.cc, fs/client/lock_client.cc).
+    PlantedBug{"failover", "recover_new_mode", "lock.compatible|lock.server_state|fs.op_result|fs.state|fs.durability"},
+    PlantedBug{"failover", "recovery_waits_forever", "recovery.recovered_or_reclaimed"},
+    PlantedBug{"failover", "greeting_not_idempotent", "lock.compatible|lock.server_state|fs.op_result|fs.state|fs.durability"},
+    // Clients cut off, fenced and reclaimed (fs/server/clients.cc): a leaked allocator shows as
+    // space that runs out early, or as blocks fsck finds nobody owns.
+    PlantedBug{"fence_and_reclaim", "reclaim_leaks_allocators", "fs.op_result|fs.enospc|fs.fsck"},
+    PlantedBug{"fence_and_reclaim", "greeting_not_idempotent", "lock.compatible|lock.server_state|fs.op_result|fs.state|fs.durability"},
+    PlantedBug{"fence_and_reclaim", "recovery_waits_forever", "recovery.recovered_or_reclaimed"},
+    PlantedBug{"fence_and_reclaim", "merge_reclaim_leaks_allocator", "fs.fsck"},
+    PlantedBug{"fence_and_reclaim", "recover_new_mode", "lock.compatible|lock.server_state|fs.op_result|fs.state|fs.durability"},
+    PlantedBug{"fence_and_reclaim", "serve_before_fence", "quorum.fenced_before_serving"}};
 
 // Every invariant a scenario declares must be shown to fire in that scenario: by a run whose
 // first violation is exactly it (a planted bug's row above with that one invariant, or a
@@ -246,6 +258,7 @@ const Witness kWitnesses[] = {
     Witness{"swarm", "fs.op_result", "invalidate_before_commit"},
     Witness{"swarm", "fs.state", "item_seq_ignores_write_seq"},
     Witness{"swarm", "lock.server_state", "incompatible_grant"},
+    Witness{"fence_and_reclaim", "lock.compatible", "greeting_not_idempotent"},
 };
 struct ShownElsewhere {
   const char* scenario;  // "*": every scenario that declares it
@@ -301,6 +314,19 @@ const ShownElsewhere kShownElsewhere[] = {
     {"mount_unmount_race", "quorum.fenced_before_serving", "failover --bug serve_before_fence (the same check)"},
     {"failover", "quorum.term_monotone", "oracle/tests/quorum_checker_test.cc (a term going back, two votes in a term)"},
     {"failover", "quorum.one_leader", "oracle/tests/quorum_checker_test.cc (a term won twice)"},
+    {"mount_unmount_race", "recovery.recovered_or_reclaimed", "failover --bug recovery_waits_forever (the same check)"},
+    // fence_and_reclaim is failover's code with clients cut off: the same checks.
+    {"fence_and_reclaim", "fs.durability", "oracle/tests/cluster_checker_test.cc (durability news withheld)"},
+    {"fence_and_reclaim", "fs.op_result", "multi_mount --bug invalidate_before_commit (the same check)"},
+    {"fence_and_reclaim", "fs.state", "multi_mount --bug item_seq_ignores_write_seq (the same check)"},
+    {"fence_and_reclaim", "fs.enospc", "multi_mount --bug truncate_no_reserve (the same check)"},
+    {"fence_and_reclaim", "fs.liveness", "multi_mount --bug invalidate_no_wakeup (the same check)"},
+    {"fence_and_reclaim", "lock.server_state", "multi_mount --bug incompatible_grant (the same check)"},
+    {"fence_and_reclaim", "lock.departed", "multi_mount --bug farewell_keeps_locks (the same check)"},
+    {"fence_and_reclaim", "net.in_order", "multi_mount --bug no_resend_replay (the same check)"},
+    {"fence_and_reclaim", "merge.disjoint", "multi_mount --bug merge_overlapping_ranges (the same check)"},
+    {"fence_and_reclaim", "quorum.term_monotone", "oracle/tests/quorum_checker_test.cc (a term going back, two votes in a term)"},
+    {"fence_and_reclaim", "quorum.one_leader", "oracle/tests/quorum_checker_test.cc (a term won twice)"},
 };
 
 class EveryWitness : public ::testing::TestWithParam<Witness> {};

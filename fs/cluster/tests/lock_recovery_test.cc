@@ -14,9 +14,8 @@
 // lock state checks clean. A second round (mount 1 writes again, mount 2 reads) shows the new
 // server's grants stay compatible and ordered.
 //
-// (recover_new_mode, the planted bug of this path, cannot be shown here: the invalidation worker
-// changes the mode only in its last step, together with clearing `invalidating`, so mid-
-// invalidation the mode it would report equals the old one. docs/locking.md says the same.)
+// RecoveryReportingTheNewModeIsCaught plants recover_new_mode, the bug of this path: a mount
+// mid-invalidation reports the mode it drops to, and the new server grants beside its WRITE.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -73,6 +72,7 @@ struct Recovery {
   std::string seen;
   LockMode writer_after = LockMode::kNull, reader_after = LockMode::kNull;
   std::string conflict;                        // between the held modes, after the read
+  std::string conflict_while_reading;          // the first seen while the read was under way
   std::string server_check;
   // The second round, on the new server.
   std::string conflict_after_write;
@@ -83,10 +83,11 @@ struct Recovery {
   std::vector<uint64_t> gone;
 };
 
-Recovery crash_server_mid_invalidation(uint64_t seed, Moment moment, BugSet restart_bugs) {
+Recovery crash_server_mid_invalidation(uint64_t seed, Moment moment, BugSet restart_bugs, BugSet mount_bugs = {}) {
   ClusterWorld w(seed, 3);
   Recovery out;
   std::vector<uint8_t> got;
+  w.plant(mount_bugs);
   w.run([&] {
     ASSERT_EQ(w.mkfs_and_mount_on({1, 2}), 0);
     // The file's inode lock is its own (not the root directory's, which mount 2 never needs).
@@ -139,7 +140,13 @@ Recovery crash_server_mid_invalidation(uint64_t seed, Moment moment, BugSet rest
     out.reader_recovered = server_entry(w.server(), lock, rid2);
     w.net.remove_filter(hold);
 
-    ASSERT_TRUE(w.wait_until([&] { return out.read.done; }, 5 * sim::kSecond));
+    // Until the read is done, watch for the held modes ever conflicting (a mount granted READ
+    // while the other still holds WRITE mid-invalidation).
+    ASSERT_TRUE(w.wait_until([&] {
+      if (out.conflict_while_reading.empty())
+        out.conflict_while_reading = held_conflict(rid1, w.mount_of(1).locks(), rid2, w.mount_of(2).locks());
+      return out.read.done;
+    }, 5 * sim::kSecond, 10 * sim::kMicrosecond));
     out.seen = str(got);
     out.writer_after = w.mount_of(1).locks().held(lock);
     out.reader_after = w.mount_of(2).locks().held(lock);
@@ -170,6 +177,7 @@ void expect_recovered(const Recovery& r) {
   EXPECT_EQ(r.writer_after, LockMode::kRead);
   EXPECT_EQ(r.reader_after, LockMode::kRead);
   EXPECT_EQ(r.conflict, "");
+  EXPECT_EQ(r.conflict_while_reading, "");
   EXPECT_EQ(r.server_check, "");
   EXPECT_EQ(r.conflict_after_write, "");
   EXPECT_EQ(r.server_check_after_write, "");
@@ -235,6 +243,19 @@ TEST(LockRecovery, IncompatibleGrantAfterRecoveryIsCaught) {
   EXPECT_NE(r.conflict_after_write, "");
   EXPECT_NE(r.server_check_after_write, "");
   EXPECT_EQ(r.seen_after_write, "new");
+}
+
+// Planted recover_new_mode in mount 1: the server dies while mount 1 commits for an invalidation
+// to READ, and mount 1 reports READ to the new server although it still holds WRITE with its
+// commit unanswered. The new server grants mount 2's READ at once, beside mount 1's WRITE.
+TEST(LockRecovery, RecoveryReportingTheNewModeIsCaught) {
+  Recovery r = crash_server_mid_invalidation(42, Moment::kCommit, BugSet{}, BugSet::of(Bug::kRecoverNewMode));
+  EXPECT_EQ(r.writer_at_crash, LockMode::kWrite);
+  EXPECT_TRUE(r.writer_invalidating_at_crash);
+  EXPECT_EQ(r.writer_recovered.mode, LockMode::kRead);  // the correct report is WRITE, invalidated
+  EXPECT_FALSE(r.writer_recovered.invalidated);
+  EXPECT_EQ(r.reader_recovered.mode, LockMode::kRead);
+  EXPECT_NE(r.conflict_while_reading, "");
 }
 
 }  // namespace
