@@ -88,7 +88,11 @@ void NetServerLink::connect_loop() {
       sim::this_task::sleep(cfg_.retry);
       continue;
     }
-    if (server_term_ != 0 && answer.server_term != server_term_) conn_.new_peer();
+    // A new term is a new server; a new session is a server that forgot this client (it
+    // reclaimed it at a farewell whose answer was lost). Either way its sequence numbers
+    // start again from 1.
+    if (server_term_ != 0 && (answer.server_term != server_term_ || (answer.flags & proto::kGreetNewSession)))
+      conn_.new_peer();
     env_.event("client_connected", {{"rid", cfg_.rid}, {"term", answer.server_term}, {"was", server_term_}});
     server_term_ = answer.server_term;
     conn_.attach(std::move(sock));

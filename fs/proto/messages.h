@@ -32,7 +32,11 @@ bool decode_empty(std::span<const uint8_t> in);
 // that it is talking to a new server: it resets its connection state and resends its requests.
 constexpr uint64_t kGreetFarewell = 1;  // the client is unmounting (sent with its FAREWELL)
 constexpr uint64_t kGreetVoter = 2;     // the client holds a quorum slot
-constexpr uint64_t kGreetFlagsKnown = kGreetFarewell | kGreetVoter;
+// Response only: the server has no connection state for this client (it never had, or forgot
+// it at a farewell), so the client must renumber its messages from 1 even though the term is
+// the one it knows.
+constexpr uint64_t kGreetNewSession = 4;
+constexpr uint64_t kGreetFlagsKnown = kGreetFarewell | kGreetVoter | kGreetNewSession;
 struct Greeting {
   uint64_t fsid = 0;
   uint64_t format_hash = 0;

@@ -79,6 +79,7 @@ void ServerNet::greet(std::unique_ptr<sim::StreamSocket> sock) {
     it = peers_.end();
   }
   if (it == peers_.end()) {
+    out.flags |= proto::kGreetNewSession;
     // Ids no earlier connection to any client used, of this server or an earlier one: the
     // term in the top bits, a count of connections below.
     const uint64_t first_id = (server_.term() << 40) | (++connections_made_ << 20) | 1;

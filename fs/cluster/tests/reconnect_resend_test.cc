@@ -5,6 +5,7 @@
 // mounts run on nodes 1 and 2.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -124,6 +125,37 @@ TEST(ReconnectResend, LockRequestLostToPartitionIsResentOnce) {
   EXPECT_EQ(r.again, EEXIST);
   EXPECT_TRUE(r.violations.empty());
   EXPECT_TRUE(r.fenced.empty());
+}
+
+// Mount 1's FAREWELL answer is lost with its socket, after the server reclaimed the mount and
+// forgot its connection. The mount reconnects to the same server (same term), which no longer
+// knows it: the greeting says so (a new session), the mount numbers its messages from 1 again,
+// and the resent FAREWELL is answered. Without the new session the server would see seq 3 where
+// 1 is due and call it a gap (the mount_unmount_race failure of 2026-12-05).
+TEST(ReconnectResend, FarewellAnsweredAfterTheServerForgotTheMount) {
+  ClusterWorld w(54, 3);
+  NodeOp unmount;
+  w.run([&] {
+    ASSERT_EQ(w.mkfs_and_mount_on({1, 2}), 0);
+    uint64_t ino = 0;
+    ASSERT_EQ(w.vfs(1).create(kRootIno, "f", 0644, &ino), 0);
+    const uint64_t rid = w.rid_of(1);
+    const int drop = w.net.add_filter({net::message_type(proto::Cmd::kFarewell, true), 0, 1,
+                                       sim::MessageFilter::Action::kDrop, 0});
+    run_on(w, 1, "unmount", [&] { return w.stack(1).unmount(); }, &unmount);
+    ASSERT_TRUE(w.wait_until([&] { return w.is_gone(rid); },
+                             2 * sim::kSecond));
+    w.sleep(sim::kMillisecond);
+    EXPECT_FALSE(unmount.done);  // its answer was dropped
+    w.net.remove_filter(drop);
+    ASSERT_TRUE(w.wait_until([&] { return unmount.done; }, 3 * sim::kSecond));
+    EXPECT_EQ(unmount.rc, 0);
+    uint64_t found = 0;
+    EXPECT_EQ(w.vfs(2).lookup(kRootIno, "f", &found), 0);
+    EXPECT_EQ(found, ino);
+    EXPECT_TRUE(w.violations.empty());
+    EXPECT_TRUE(w.fenced.empty());
+  });
 }
 
 // Planted no_resend_replay on mount 1: the reconnected link never sends the lost request again,
