@@ -223,6 +223,10 @@ void Server::handle(uint64_t rid, const proto::Header& h, proto::Bytes data, Rep
     // Reclaimed (fenced, or its farewell done), or being reclaimed: it must not go on as a member.
     if (h.cmd == proto::Cmd::kFarewell) {
       reply(0, {});
+      // No record: its farewell or reclaim was made durable before, by this server or by an
+      // earlier one that may have died before telling its observer. Telling it again is
+      // harmless (mount_gone is idempotent) and keeps a crash from hiding the departure.
+      if (member == clients_.end() && observer_.mount_gone) observer_.mount_gone(rid);
     } else {
       reply(ENOLINK, {});
     }

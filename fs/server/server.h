@@ -88,7 +88,8 @@ using FenceAgent = std::function<bool(uint64_t rid, uint32_t node)>;
 // What an oracle may learn from the server about durability (the scenario wires it): a mount's
 // transaction became durable (a server commit recorded it; at start, every transaction the
 // durable state holds), and a mount is gone for good (its reclaim or farewell is durable, and
-// only then may others take its locks).
+// only then may others take its locks; told at least once: again when a later server answers
+// the farewell of a mount it has no record of).
 struct ServerObserver {
   std::function<void(uint64_t rid, uint64_t trans_seq)> transaction_durable;
   std::function<void(uint64_t rid)> mount_gone;

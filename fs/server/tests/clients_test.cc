@@ -339,13 +339,20 @@ TEST(ServerFarewellQuorum, AFixedServerHasNoRule) {
 // let in, so that its resent farewell is answered "already gone".
 TEST(ServerFarewellQuorum, AGreetingThatSaysFarewellIsLetInWithoutARecord) {
   ServerWorld w(48);
+  std::vector<uint64_t> gone;
   w.run([&] {
     ASSERT_EQ(w.mkfs_and_start(), 0);
+    ServerObserver o;
+    o.mount_gone = [&](uint64_t rid) { gone.push_back(rid); };
+    w.server->set_observer(o);
     const uint64_t term = w.server->term();
     EXPECT_EQ(w.greet_with(proto::Greeting{ServerWorld::kFsid, format_hash(), term, 9, 0}, 1), ENOLINK);
     EXPECT_EQ(w.greet_with(proto::Greeting{ServerWorld::kFsid, format_hash(), term, 9, proto::kGreetFarewell}, 1), 0);
     EXPECT_FALSE(w.server->mounted(9));
     EXPECT_EQ(w.call(9, Cmd::kFarewell).err, 0);
+    // The server that made the farewell durable may have died before telling its observer:
+    // this one tells it (again).
+    EXPECT_EQ(gone, std::vector<uint64_t>{9});
   });
 }
 
