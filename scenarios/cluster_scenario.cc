@@ -141,6 +141,7 @@ class ClusterScenario final : public Scenario {
   std::unique_ptr<Nemesis> nemesis_;
   ClusterChecker checker_;
   oracle::MergePieceChecker pieces_;  // the log merge's pieces in flight share no block
+  int pieces_node_ = -1;              // the node of the server that started last: its pieces
   oracle::QuorumChecker quorum_;
   std::unique_ptr<oracle::FarewellChecker> farewells_;  // with voters only
   std::unique_ptr<oracle::RecoveryChecker> recovery_;   // with voters only
@@ -223,12 +224,21 @@ fs::NodeStackConfig ClusterScenario::stack_config(int node) {
       restart_node(sim_->node(node));
     };
     c.observer.transaction_durable = [this](uint64_t rid, uint64_t seq) { checker_.transaction_durable(rid, seq); };
-    c.observer.starting = [this] { pieces_.reset(); };
-    c.observer.merge_piece_out = [this](uint64_t id, uint64_t block, bool whole_tree) {
+    // The pieces are the newest server's: a deposed one, fenced but not yet aware of it, may
+    // still cut a piece it can never make durable or answer, and that piece is nobody's.
+    // (Two servers that really serve at once are quorum.fenced_before_serving.)
+    c.observer.starting = [this, node] {
+      pieces_.reset();
+      pieces_node_ = node;
+    };
+    c.observer.merge_piece_out = [this, node](uint64_t id, uint64_t block, bool whole_tree) {
+      if (node != pieces_node_) return;
       std::string e = pieces_.piece_out(id, block, whole_tree);
       if (!e.empty() && !stop_) sim_->violation("merge.disjoint", e);
     };
-    c.observer.merge_piece_gone = [this](uint64_t id) { pieces_.piece_gone(id); };
+    c.observer.merge_piece_gone = [this, node](uint64_t id) {
+      if (node == pieces_node_) pieces_.piece_gone(id);
+    };
     c.observer.mount_gone = [this](uint64_t rid) {
       gone_.insert(rid);
       violation(checker_.mount_gone(rid));
