@@ -1,5 +1,7 @@
 #include "fs/cluster/node_stack.h"
 
+#include <algorithm>
+
 #include "fs/base/assert.h"
 #include "fs/quorum/fence_plan.h"
 
@@ -71,6 +73,11 @@ void NodeStack::serve_elected(uint64_t term) {
   // started: reporting "stopped" first would let STOP reach the block while a server starts.
   sim::LockGuard g(server_mu_);
   NodeEnv env(node_);
+  if (term <= stopped_term_) {
+    // Stepped down before this start ran: STOP is durable, nothing may start.
+    env.event("quorum_start_after_stop", {{"term", term}});
+    return;
+  }
   QuorumMember* q = quorum_.get();
   const uint64_t rid = q->config().election.rid;
   std::vector<QuorumBlock> blocks;
@@ -123,6 +130,7 @@ void NodeStack::serve_elected(uint64_t term) {
 void NodeStack::stop_elected(uint64_t term) {
   sim::LockGuard g(server_mu_);
   NodeEnv(node_).event("server_step_down", {{"term", term}});
+  stopped_term_ = std::max(stopped_term_, term);
   retire_server();
   if (quorum_) quorum_->server_stopped();
 }

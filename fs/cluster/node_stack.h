@@ -107,6 +107,10 @@ class NodeStack {
   void retire_server();
 
   sim::Mutex server_mu_;  // an elected server's start and stop, one at a time
+  // The highest term whose stop has been handled. The start and stop of one term run in tasks
+  // of their own, in either order: a start that comes after its stop must not serve, since the
+  // stop has already written STOP and the next leader will not fence this node.
+  uint64_t stopped_term_ = 0;
   std::unique_ptr<QuorumMember> quorum_;
   std::unique_ptr<Server> server_;
   std::unique_ptr<ServerNet> server_net_;
