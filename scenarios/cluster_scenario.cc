@@ -82,7 +82,8 @@ class ClusterScenario final : public Scenario {
   uint64_t messages_sent() const override { return net_ ? net_->messages_sent() : 0; }
 
  private:
-  std::set<uint64_t> gone_;  // rids the server said are gone (ServerObserver::mount_gone)
+  std::set<uint64_t> gone_;      // rids the server said are gone (ServerObserver::mount_gone)
+  std::set<uint64_t> admitted_;  // rids that finished mounting (their record was durable)
   struct Member {
     std::unique_ptr<fs::NodeStack> stack;
     uint64_t rid = 0;         // the mount running now (0: none)
@@ -118,6 +119,7 @@ class ClusterScenario final : public Scenario {
   void check_recovery();
   void quorum_written(const fs::QuorumBlock& b);
   void server_serving(int node, uint64_t term, uint64_t rid);
+  void mount_gone(uint64_t rid);
   FsOp next_op();
   bool faults_possible() const { return nemesis_ && !nemesis_->healed(); }
   void violation(const oracle::ClusterVerdict& v) {
@@ -239,13 +241,17 @@ fs::NodeStackConfig ClusterScenario::stack_config(int node) {
     c.observer.merge_piece_gone = [this, node](uint64_t id) {
       if (node == pieces_node_) pieces_.piece_gone(id);
     };
-    c.observer.mount_gone = [this](uint64_t rid) {
-      gone_.insert(rid);
-      violation(checker_.mount_gone(rid));
-      if (farewells_) farewells_->gone(rid);
-      if (recovery_) recovery_->gone(rid);
-    };
+    c.observer.mount_gone = [this](uint64_t rid) { mount_gone(rid); };
     c.observer.recovering = [this](uint64_t term, const std::vector<uint64_t>& rids) {
+      // A mount the durable state no longer records is gone, told or not: the server that
+      // made its reclaim or farewell durable may have died before telling its observer.
+      const std::set<uint64_t> recorded(rids.begin(), rids.end());
+      for (uint64_t rid : std::vector<uint64_t>(admitted_.begin(), admitted_.end())) {
+        if (!recorded.count(rid) && !gone_.count(rid)) {
+          sim_->event(-1, "oracle_mount_gone_unreported", {{"rid", rid}, {"term", term}});
+          mount_gone(rid);
+        }
+      }
       if (recovery_) recovery_->server_started(term, rids);
     };
     c.observer.client_recovered = [this](uint64_t term, uint64_t rid) {
@@ -377,6 +383,7 @@ void ClusterScenario::boot(sim::Node& node) {
     s.sched().sleep(50 * kMillisecond);
   }
   s.event(i, "cluster_mounted", {{"rid", m.rid}});
+  admitted_.insert(m.rid);
   for (int t = 0; t < tasks_; ++t) {
     const uint64_t rid = m.rid;
     node.spawn("workload." + std::to_string(t), [this, &node, rid] { workload(node, rid); });
@@ -473,6 +480,13 @@ void ClusterScenario::quorum_written(const fs::QuorumBlock& b) {
   const std::string e = quorum_.block_written(
       oracle::QuorumSlotWrite{b.slot, b.term, b.vote_term, b.vote_slot, b.elect.term, b.elect.rid}, &invariant);
   if (!e.empty() && !stop_) sim_->violation(invariant, e);
+}
+
+void ClusterScenario::mount_gone(uint64_t rid) {
+  if (!gone_.insert(rid).second) return;
+  violation(checker_.mount_gone(rid));
+  if (farewells_) farewells_->gone(rid);
+  if (recovery_) recovery_->gone(rid);
 }
 
 void ClusterScenario::server_serving(int node, uint64_t term, uint64_t rid) {
