@@ -297,7 +297,7 @@ bool decode_mounted_client(std::span<const uint8_t> v, MountedClientValue* out) 
   sim::ByteReader r(v);
   out->node = r.u32();
   out->flags = r.u64();
-  return r.ok() && (out->flags & ~kMountedClientVoter) == 0;
+  return r.ok() && (out->flags & ~(kMountedClientVoter | kMountedClientReclaiming)) == 0;
 }
 
 }  // namespace simfs::fs

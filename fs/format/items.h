@@ -225,9 +225,13 @@ bool decode_merge_request(std::span<const uint8_t> v, MergeRequestValue* out);
 
 // A mount the server knows (the mounted-clients tree).
 constexpr uint64_t kMountedClientVoter = 1;
+// Reclaim's first step is durable (its log tree finalized, its allocators returned, its merge
+// pieces given back, its locks no longer to be recovered): all that is left is erasing this
+// record, which a server that finds it at its start does at once (clients.cc).
+constexpr uint64_t kMountedClientReclaiming = 2;
 struct MountedClientValue {
   uint32_t node = 0;   // where it runs (its address)
-  uint64_t flags = 0;  // kMountedClientVoter
+  uint64_t flags = 0;  // kMountedClientVoter, kMountedClientReclaiming
   bool operator==(const MountedClientValue&) const = default;
 };
 std::vector<uint8_t> encode_mounted_client(const MountedClientValue& v);

@@ -1,11 +1,13 @@
 // Mounted clients leaving: farewell (a clean unmount) and reclaim (a client that disconnected
 // and did not come back in time, or did not recover its locks after a server restart, is fenced
-// first). Reclaim runs in one server commit, in order: its requests are refused from the start,
-// its open log tree is finalized (so its items are merged, its allocators returned), its merge
-// pieces are given back, its locks dropped once that commit is durable, and its mounted-client
-// record goes last — so "no record" means "nothing of it is left", and a crash before that
-// commit is durable simply redoes the whole reclaim on the next server (every step finds what
-// is left of it).
+// first). Reclaim runs in two steps. The first is one server commit, in order: its requests
+// are refused from the start, its open log tree is finalized (so its items are merged, its
+// allocators returned), its merge pieces are given back, and its mounted-client record is
+// flagged kMountedClientReclaiming; its locks are dropped once that commit is durable, and
+// only then is the mount gone. The second erases the record — so "no record" means "nothing
+// of it is left". A crash before the first commit is durable redoes the whole reclaim on the
+// next server (every step finds what is left of it); a crash between the two leaves a flagged
+// record, which the next server erases at its start without waiting for the mount.
 //
 // The farewell rule (scoutfs-design §5): a mount that does not vote is answered at once. A
 // voting mount is answered only while a majority of the quorum's slots stays mounted without
@@ -32,7 +34,7 @@ void Server::reclaim_loop() {
     answer_farewells();
     std::vector<std::pair<uint64_t, const char*>> due;
     for (const auto& [rid, c] : clients_) {
-      if (c.farewell) continue;
+      if (c.farewell || c.reclaiming) continue;
       // The planted bug: a mount this server has yet to hear from is waited for, however long.
       if (c.recovering && cfg_.bugs.has(Bug::kRecoveryWaitsForever)) continue;
       // A mount on the server's own node from before this server started died with the node,
@@ -76,6 +78,7 @@ void Server::reclaim_loop() {
       if (!wait_durable(gen) || !*alive) return;
       if (observer_.mount_gone) observer_.mount_gone(rid);
       drop_locks(after);
+      finish_reclaim(rid);
     }
   }
 }
@@ -88,7 +91,7 @@ sim::Errno Server::reclaim(uint64_t rid, const char* why, std::vector<uint64_t>*
   // Reclaimed already: a second farewell that was in flight with the first, or a farewell and a
   // timeout reclaim meeting. Nothing of it is left to do.
   auto c = clients_.find(rid);
-  if (c == clients_.end()) return 0;
+  if (c == clients_.end() || (c->second.value.flags & kMountedClientReclaiming)) return 0;
   // From here on its requests are refused: nothing new of it may start (the reads below park).
   c->second.reclaiming = true;
   // 1. Its open log tree: finalized (its committed items still count and are merged), with its
@@ -132,13 +135,32 @@ sim::Errno Server::reclaim(uint64_t rid, const char* why, std::vector<uint64_t>*
       ++it;
     }
   }
-  // 3. Its record, last.
-  sim::Errno e = clients_tree_->erase(mounted_client_key(rid));
-  if (e && e != ENOENT) return e;
-  clients_.erase(rid);
+  // 3. Its record says the above is done, in the same commit: a server that starts from it
+  // finishes the reclaim (erases the record) instead of waiting for the mount.
+  c->second.value.flags |= kMountedClientReclaiming;
+  Item rec{mounted_client_key(rid), meta_->next_seq(), false, encode_mounted_client(c->second.value)};
+  if (sim::Errno e = clients_tree_->update(rec)) return e;
   ++stats_.reclaimed;
   env_.event("server_reclaim", {{"rid", rid}, {"why", why}});
   return 0;
+}
+
+void Server::finish_reclaim(uint64_t rid) {
+  // The second step: the record goes, last. Not waited for: if it is lost with a crash, the
+  // next server erases the flagged record at its start.
+  sim::LockGuard g(mu_);
+  if (stopped_) return;
+  auto c = clients_.find(rid);
+  if (c == clients_.end() || !(c->second.value.flags & kMountedClientReclaiming)) return;
+  sim::Errno e = clients_tree_->erase(mounted_client_key(rid));
+  if (e && e != ENOENT) {
+    (void)dirtied();
+    fail(e, "reclaim");
+    return;
+  }
+  clients_.erase(c);
+  env_.event("server_reclaim_done", {{"rid", rid}});
+  (void)dirtied();
 }
 
 void Server::farewell(uint64_t rid, Reply reply) {
@@ -163,7 +185,7 @@ void Server::answer_farewells() {
   std::map<uint64_t, uint32_t> voters;  // voter rid -> its node
   size_t others = 0;
   for (const auto& [rid, c] : clients_) {
-    if (c.farewell) continue;
+    if (c.farewell || c.reclaiming) continue;
     if (rule && (c.value.flags & kMountedClientVoter)) {
       voters[rid] = c.value.node;
     } else if (!farewells_.count(rid)) {
@@ -180,7 +202,7 @@ void Server::answer_farewells() {
   std::vector<uint64_t> go;
   size_t waiting = 0;
   for (const auto& [rid, reply] : farewells_) {
-    if (!clients_.count(rid)) continue;
+    if (!mounted(rid)) continue;
     // BUG (planted): farewell_ignores_majority — every voter is let go like a non-voter.
     if (!voters.count(rid)) {
       go.push_back(rid);
@@ -216,6 +238,7 @@ void Server::answer_farewell(uint64_t rid, Reply reply) {
     if (!cfg_.bugs.has(Bug::kFarewellKeepsLocks)) drop_locks(*after);
     // Answered: the connection goes once the answer has been sent.
     if (links_) links_->forget(rid);
+    if (!e) finish_reclaim(rid);
   }, [this, rid, after](proto::Bytes*) {
     // Half a reclaim must never be answered as done: any error is the server's failure.
     sim::Errno e = reclaim(rid, "farewell", after.get());

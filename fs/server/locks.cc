@@ -53,7 +53,7 @@ void Server::recover_from(uint64_t rid, Key start) {
                [this, alive, rid](net::Reply&& r) {
                  if (!*alive || stopped_ || r.error) return;  // redone when it reconnects
                  auto c = clients_.find(rid);
-                 if (c == clients_.end() || !c->second.recovering) return;
+                 if (c == clients_.end() || !c->second.recovering || c->second.reclaiming) return;
                  proto::LockRecoverResponse resp;
                  if (!proto::decode(r.data, &resp)) return;
                  for (const proto::LockRecoverEntry& e : resp.entries) {

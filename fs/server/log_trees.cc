@@ -142,7 +142,7 @@ sim::Errno Server::refill(LogTreeValue* v) {
 sim::Errno Server::get_log_trees(uint64_t rid, proto::LogTrees* out) {
   // Reclaimed after handle() let the request in (its farewell or a reclaim ran first): a new
   // record would outlive the client, with allocators and an open transaction nothing reclaims.
-  if (!clients_.count(rid)) return ENOLINK;
+  if (!mounted(rid)) return ENOLINK;  // gone, or being reclaimed
   std::vector<LogTreeRef> recs;
   if (sim::Errno e = load_records(rid, &recs)) return e;
   LogTreeRef open;

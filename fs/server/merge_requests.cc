@@ -98,7 +98,7 @@ sim::Errno Server::merge_inputs(uint64_t input_seq, std::vector<BtreeRoot>* out)
 }
 
 sim::Errno Server::get_log_merge(uint64_t rid, const proto::LogMergeGet& g, proto::LogMergeRequest* out) {
-  if (!clients_.count(rid)) return ENOLINK;
+  if (!mounted(rid)) return ENOLINK;  // gone, or being reclaimed
   auto respond_with = [&](const MergeRequest& r) -> sim::Errno {
     proto::LogMergeRequest m;
     m.id = r.id;

@@ -63,11 +63,16 @@ sim::Errno Server::start() {
   }
   if (sim::Errno me = load_merge_requests()) return me;
   bool bad = false;
+  std::vector<uint64_t> reclaimed;  // the first step of their reclaim is durable
   e = clients_tree_->for_each(mounted_client_key(0), mounted_client_key(UINT64_MAX), [&](const Item& it) {
     ClientState c;
     if (it.deletion || !decode_mounted_client(it.value, &c.value)) {
       bad = true;
       return false;
+    }
+    if (c.value.flags & kMountedClientReclaiming) {
+      reclaimed.push_back(it.key.ino);
+      return true;
     }
     c.disconnected_at = env_.now();
     c.recovering = true;
@@ -76,6 +81,11 @@ sim::Errno Server::start() {
   });
   if (e) return e;
   if (bad) return EIO;
+  // Their reclaim resumes: only the record is left to go, in this server's first commit.
+  for (uint64_t rid : reclaimed) {
+    if (sim::Errno ee = clients_tree_->erase(mounted_client_key(rid))) return ee;
+    env_.event("server_reclaim_done", {{"rid", rid}, {"resumed", true}});
+  }
   for (const LogTreeRef& r : recs) {
     if (!r.v.finalized && r.v.get_trans_seq > r.v.commit_trans_seq) open_trans_[r.rid] = r.v.get_trans_seq;
   }
@@ -91,6 +101,10 @@ sim::Errno Server::start() {
     for (const LogTreeRef& r : recs)
       if (r.v.commit_trans_seq) observer_.transaction_durable(r.rid, r.v.commit_trans_seq);
   }
+  // A mount is gone when the first step of its reclaim is durable; the server that made it so
+  // may have died before saying it (the observer is told at least once).
+  if (observer_.mount_gone)
+    for (uint64_t rid : reclaimed) observer_.mount_gone(rid);
   env_.event("server_start", {{"term", term_}, {"seq", stable_.seq}, {"clients", clients_.size()},
                               {"merging", merge_.has_value()}});
   if (observer_.recovering) observer_.recovering(term_, mounted_rids());
@@ -328,6 +342,10 @@ sim::Errno Server::greet(const proto::Greeting& g, uint32_t node, proto::Greetin
   *out = proto::Greeting{stable_.fsid, format_hash(), term_, g.rid, g.flags};
   if (g.fsid != stable_.fsid || g.format_hash != format_hash()) return EINVAL;
   if (stopped_) return ENOLINK;
+  if (auto r = clients_.find(g.rid); r != clients_.end() && r->second.reclaiming) {
+    // Being reclaimed: as good as gone (a leaving one's resent farewell is answered "gone").
+    return (g.flags & proto::kGreetFarewell) ? 0 : ENOLINK;
+  }
   if (clients_.count(g.rid)) {
     // BUG (planted): greeting_not_idempotent — a record this server found at its start (the
     // mount is still to recover) is taken for a first mount's: written again, and the mount
@@ -352,13 +370,13 @@ sim::Errno Server::greet(const proto::Greeting& g, uint32_t node, proto::Greetin
         gen = dirtied();
       }
       if (!wait_durable(gen)) return ENOLINK;
-      return clients_.count(g.rid) ? 0 : ENOLINK;
+      return mounted(g.rid) ? 0 : ENOLINK;
     }
     // Known: a reconnect, or a greeting executed again. Its record may still be on its way to
     // disk (the first greeting is parked on that commit): answer only once it is there.
     if (!wait_durable(dirty_gen_)) return ENOLINK;
     // Reclaimed while we waited (fenced, or its farewell): it must not come back.
-    return clients_.count(g.rid) ? 0 : ENOLINK;
+    return mounted(g.rid) ? 0 : ENOLINK;
   }
   // Claims to have mounted before, but no record: it was reclaimed and must not go on — unless
   // it is leaving: then its farewell was done (or it was reclaimed after its last commit was
@@ -384,12 +402,12 @@ sim::Errno Server::greet(const proto::Greeting& g, uint32_t node, proto::Greetin
     gen = dirtied();
   }
   if (!wait_durable(gen)) return ENOLINK;
-  return clients_.count(g.rid) ? 0 : ENOLINK;
+  return mounted(g.rid) ? 0 : ENOLINK;
 }
 
 void Server::client_connected(uint64_t rid) {
   auto it = clients_.find(rid);
-  if (it == clients_.end()) return;
+  if (it == clients_.end() || it->second.reclaiming) return;
   it->second.connected = true;
   if (it->second.recovering) start_lock_recovery(rid);
 }

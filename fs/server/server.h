@@ -172,7 +172,10 @@ class Server {
   const SuperBlock& stable_super() const { return stable_; }
   const LockServerCore& locks() const { return locks_; }
   const ServerStats& stats() const { return stats_; }
-  bool mounted(uint64_t rid) const { return clients_.count(rid) > 0; }
+  bool mounted(uint64_t rid) const {
+    auto c = clients_.find(rid);
+    return c != clients_.end() && !c->second.reclaiming;
+  }
   std::vector<uint64_t> mounted_rids() const;
   bool merge_running() const { return merge_.has_value(); }
   // Merge requests the server holds (handed out, not yet spliced or taken back).
@@ -278,6 +281,7 @@ class Server {
   // Reclaims in the current commit; the lock actions it yields go out only once that commit is
   // durable (a waiter must not read before the departed mount's last transaction is settled).
   sim::Errno reclaim(uint64_t rid, const char* why, std::vector<uint64_t>* after_durable);
+  void finish_reclaim(uint64_t rid);  // once reclaim's commit is durable: the record goes
   void drop_locks(const std::vector<uint64_t>& rids);
   void farewell(uint64_t rid, Reply reply);
   // Answers the waiting farewells the quorum rule lets go now (clients.cc).

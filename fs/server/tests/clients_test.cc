@@ -29,9 +29,14 @@ void mount_client(ServerWorld& w, uint64_t rid, std::optional<uint32_t> node = s
   ASSERT_TRUE(w.server->locks().has_entries(rid));
 }
 
-// Nothing of `rid` is left: not in memory, not in the durable image.
+// Nothing of `rid` is left: not in memory, not in the durable image (once the commit of
+// reclaim's second step, the record's erasure, is durable).
 void expect_gone(ServerWorld& w, uint64_t rid) {
   EXPECT_FALSE(w.server->mounted(rid));
+  EXPECT_TRUE(w.wait_until([&] {
+    return w.durable_super() == w.server->stable_super() &&
+           !w.durable_lookup(w.durable_super().clients_root, mounted_client_key(rid)).has_value();
+  }));
   EXPECT_FALSE(w.server->locks().has_entries(rid));
   EXPECT_EQ(w.server->locks().check(), "");
   const SuperBlock sb = w.durable_super();
@@ -169,6 +174,68 @@ TEST(ServerReclaim, DisconnectedClientIsFencedThenReclaimed) {
     expect_gone(w, 1);
     EXPECT_TRUE(w.server->mounted(2));
     EXPECT_EQ(w.server->stats().reclaimed, 1u);
+  });
+}
+
+// Reclaim in two steps: the node crashes after the first (the farewell's commit: log tree
+// finalized, allocators returned, record flagged) is durable and before the second (the
+// record's erasure) is. The next server finishes the reclaim at its start: the flagged record
+// goes in its first commit, the mount is reported gone, nobody waits for its lock recovery,
+// and its greeting is refused.
+TEST(ServerReclaimSteps, ACrashBetweenTheStepsIsFinishedByTheNextServer) {
+  ServerWorld w(37);
+  std::vector<uint64_t> gone;
+  w.run([&] {
+    ASSERT_EQ(w.mkfs_and_start(), 0);
+    ASSERT_NO_FATAL_FAILURE(mount_client(w, 1, 7u));
+    ASSERT_NO_FATAL_FAILURE(mount_client(w, 2, 8u));
+    ASSERT_EQ(w.call(1, Cmd::kFarewell).err, 0);
+    w.crash_and_restart();  // before the erasure's commit is durable
+    const SuperBlock sb = w.durable_super();
+    std::optional<Item> rec = w.durable_lookup(sb.clients_root, mounted_client_key(1));
+    ASSERT_TRUE(rec.has_value()) << "the crash came after the second step: nothing to resume";
+    MountedClientValue v;
+    ASSERT_TRUE(decode_mounted_client(rec->value, &v));
+    EXPECT_TRUE(v.flags & kMountedClientReclaiming);
+
+    w.server = std::make_unique<Server>(NodeEnv(w.n), *w.mh, *w.dh, w.cfg);
+    ServerObserver o;
+    o.mount_gone = [&](uint64_t rid) { gone.push_back(rid); };
+    w.server->set_observer(o);
+    w.server->set_links(&w.links);
+    ASSERT_EQ(w.on_node("server.start", [&] { return w.server->start(); }), 0);
+    EXPECT_EQ(gone, std::vector<uint64_t>{1});
+    // Its log tree was settled in the first step: the reclaim left nothing open.
+    std::optional<LogTreeValue> lt = w.log_record(1, 1);
+    EXPECT_TRUE(!lt.has_value() || lt->finalized);
+    EXPECT_FALSE(w.server->mounted(1));
+    EXPECT_TRUE(w.server->mounted(2));
+    // Erased in the start's own commit.
+    EXPECT_FALSE(w.durable_lookup(w.durable_super().clients_root, mounted_client_key(1)).has_value());
+    EXPECT_TRUE(w.durable_lookup(w.durable_super().clients_root, mounted_client_key(2)).has_value());
+    // The mount that left may not come back; the other recovers as usual.
+    EXPECT_EQ(w.greet(1, 7u, 1), ENOLINK);
+    EXPECT_EQ(w.greet(2, 8u, 1), 0);
+    EXPECT_TRUE(w.fenced.empty());
+  });
+}
+
+// The second step on its own: once the farewell is answered the record is flagged in memory
+// and erased by the next commit, without another request.
+TEST(ServerReclaimSteps, TheRecordGoesInTheCommitAfterTheFirstStep) {
+  ServerWorld w(38);
+  w.run([&] {
+    ASSERT_EQ(w.mkfs_and_start(), 0);
+    ASSERT_NO_FATAL_FAILURE(mount_client(w, 1, 7u));
+    Answer a = w.call(1, Cmd::kFarewell);
+    ASSERT_EQ(a.err, 0);
+    // The answer's commit holds the flagged record (reclaim's first step).
+    std::optional<Item> rec = w.durable_lookup(a.durable.clients_root, mounted_client_key(1));
+    ASSERT_TRUE(rec.has_value());
+    MountedClientValue v;
+    ASSERT_TRUE(decode_mounted_client(rec->value, &v));
+    EXPECT_TRUE(v.flags & kMountedClientReclaiming);
+    expect_gone(w, 1);
   });
 }
 
