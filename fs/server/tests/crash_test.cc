@@ -25,13 +25,16 @@ constexpr uint64_t kRid = 1;
 constexpr uint32_t kClientNode = 7;
 
 // Which request is in flight when the node crashes.
-enum class Phase { kGreet, kGetLogTrees, kCommitLogTrees };
+// kFarewell: the crash comes during either step of the client's reclaim (the first commit,
+// which the farewell's answer waits for, or the second, which erases its record).
+enum class Phase { kGreet, kGetLogTrees, kCommitLogTrees, kFarewell };
 
 const char* phase_name(Phase p) {
   switch (p) {
     case Phase::kGreet: return "greet";
     case Phase::kGetLogTrees: return "get_log_trees";
     case Phase::kCommitLogTrees: return "commit_log_trees";
+    case Phase::kFarewell: return "farewell";
   }
   return "?";
 }
@@ -74,8 +77,11 @@ CrashPoint crash_at_write(Phase phase, uint64_t k, uint64_t seed) {
     if (phase != Phase::kGreet) {
       ASSERT_EQ(w.greet(kRid, kClientNode), 0);
     }
-    if (phase == Phase::kCommitLogTrees) {
+    if (phase == Phase::kCommitLogTrees || phase == Phase::kFarewell) {
       ASSERT_EQ(w.get_log_trees(kRid, &lt), 0);
+    }
+    if (phase == Phase::kFarewell) {
+      ASSERT_EQ(w.commit_log_trees(kRid, lt), 0);
     }
     const uint64_t old_term = w.server->term();
     const SuperBlock old_super = w.server->stable_super();
@@ -94,6 +100,16 @@ CrashPoint crash_at_write(Phase phase, uint64_t k, uint64_t seed) {
       case Phase::kGreet: answered = w.greet(kRid, kClientNode) == 0; break;
       case Phase::kGetLogTrees: answered = w.call(kRid, Cmd::kGetLogTrees).replied; break;
       case Phase::kCommitLogTrees: answered = w.call(kRid, Cmd::kCommitLogTrees, proto::encode(lt)).replied; break;
+      case Phase::kFarewell:
+        answered = w.call(kRid, Cmd::kFarewell).replied;
+        // The second step's commit follows the answer: its writes are crash points too.
+        if (answered) {
+          EXPECT_TRUE(w.wait_until([&] {
+            return crashed || (w.durable_super() == w.server->stable_super() &&
+                               !w.durable_lookup(w.durable_super().clients_root, mounted_client_key(kRid)));
+          }));
+        }
+        break;
     }
     w.meta.set_write_observer(nullptr);
     w.data.set_write_observer(nullptr);
@@ -101,17 +117,26 @@ CrashPoint crash_at_write(Phase phase, uint64_t k, uint64_t seed) {
       EXPECT_TRUE(answered);
       return;
     }
-    // Nothing is answered before its commit is durable, and the crash stopped that commit.
-    EXPECT_FALSE(answered);
+    // Nothing is answered before its commit is durable, and the crash stopped that commit
+    // (a farewell's answer may have gone out: the crash stopped its second step).
+    if (phase != Phase::kFarewell) {
+      EXPECT_FALSE(answered);
+    }
 
+    // A node that crashed itself finishes its crash from the event loop: let it, before the
+    // restart (the crash may have come at this very instant, in the farewell's second step).
+    sim::this_task::sleep(sim::kMillisecond);
     w.crash_and_restart();
     // Either the old stable super or the one in flight survived; nothing else.
     const SuperBlock durable = w.durable_super();
-    ASSERT_TRUE(durable.seq == old_super.seq || durable.seq == old_super.seq + 1) << durable.seq;
+    // (A farewell's two steps are two commits.)
+    const uint64_t commits = phase == Phase::kFarewell ? 2 : 1;
+    ASSERT_TRUE(durable.seq >= old_super.seq && durable.seq <= old_super.seq + commits) << durable.seq;
     point.landed = durable.seq != old_super.seq;
     // The record of the lost request's rid, as the crash left it (read before a new server
     // writes anything).
     const std::optional<Item> landed = w.durable_lookup(durable.logs_root, log_tree_key(kRid, 1));
+    const std::optional<Item> record = w.durable_lookup(durable.clients_root, mounted_client_key(kRid));
     ASSERT_EQ(w.start_server(), 0);
     EXPECT_GT(w.server->term(), old_term);
     EXPECT_GT(w.server->stable_super().seq, durable.seq);
@@ -169,6 +194,36 @@ CrashPoint crash_at_write(Phase phase, uint64_t k, uint64_t seed) {
         EXPECT_EQ(next.value.commit_trans_seq, lt.value.get_trans_seq);
         break;
       }
+      case Phase::kFarewell: {
+        // The record as the crash left it: unflagged (the first step was lost: the reclaim is
+        // redone), flagged (the second was lost: the new server finished it at its start), or
+        // gone. Only an unflagged one is still a mount.
+        MountedClientValue v;
+        const bool flagged = record && decode_mounted_client(record->value, &v) && (v.flags & kMountedClientReclaiming);
+        EXPECT_FALSE(answered && record && !flagged) << "answered before the first step was durable";
+        EXPECT_EQ(w.server->mounted(kRid), record && !flagged);
+        // The client, leaving, greets and resends its farewell: answered, and nothing is left.
+        ASSERT_EQ(w.greet_with(proto::Greeting{ServerWorld::kFsid, format_hash(), old_term, kRid, proto::kGreetFarewell},
+                               kClientNode),
+                  0);
+        ASSERT_EQ(w.call(kRid, Cmd::kFarewell).err, 0);
+        EXPECT_FALSE(w.server->mounted(kRid));
+        ASSERT_TRUE(w.wait_until([&] {
+          return w.durable_super() == w.server->stable_super() &&
+                 !w.durable_lookup(w.durable_super().clients_root, mounted_client_key(kRid));
+        }));
+        // Its committed log tree was finalized for the merge (or, empty, erased): none is open.
+        std::vector<Server::LogRecord> recs;
+        ASSERT_EQ(w.on_node("log_records", [&] { return w.server->log_records(&recs); }), 0);
+        for (const Server::LogRecord& r : recs) {
+          if (r.rid == kRid) {
+            EXPECT_TRUE(r.v.finalized) << "an open log tree of a reclaimed client";
+          }
+        }
+        // And it may not come back as a member.
+        EXPECT_EQ(w.greet(kRid, kClientNode, old_term), ENOLINK);
+        break;
+      }
     }
   });
   return point;
@@ -200,6 +255,7 @@ void sweep(Phase phase) {
 TEST(ServerCrash, DuringGreetingCommit) { sweep(Phase::kGreet); }
 TEST(ServerCrash, DuringGetLogTreesCommit) { sweep(Phase::kGetLogTrees); }
 TEST(ServerCrash, DuringCommitLogTreesCommit) { sweep(Phase::kCommitLogTrees); }
+TEST(ServerCrash, DuringEitherStepOfAFarewellReclaim) { sweep(Phase::kFarewell); }
 
 }  // namespace
 }  // namespace simfs::fs
