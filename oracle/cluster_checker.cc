@@ -105,6 +105,11 @@ ClusterVerdict ClusterChecker::mount_gone(uint64_t rid) {
   return v;
 }
 
+void ClusterChecker::farewell(uint64_t rid) {
+  durable_[rid] = UINT64_MAX;
+  fold();
+}
+
 ClusterVerdict ClusterChecker::rebuild() {
   PosixModel m = base_;
   uint64_t lost = 0;

@@ -19,7 +19,12 @@
 // Invariants (ids as scenarios report them):
 //   fs.op_result     an answer disagrees with the model at its linearization point;
 //   fs.durability    after a mount was lost, the surviving history no longer explains an answer
-//                    (something observed or synced was lost, or uncommitted state was seen);
+//                    (something observed or synced was lost, or uncommitted state was seen).
+//
+// A mount that leaves by its farewell loses nothing: it sends the farewell only once its last
+// commit is durable. The server says so (farewell(rid)) and the model keeps every change of it;
+// a filesystem that lost one anyway (an unmount that skipped its commit) is caught by the next
+// read of it, or the next whole view, as fs.op_result or fs.state.
 //   fs.state         a mount's whole view (capture) differs from the model.
 #pragma once
 
@@ -55,6 +60,9 @@ class ClusterChecker {
   // From the server.
   void transaction_durable(uint64_t rid, uint64_t trans_seq);
   ClusterVerdict mount_gone(uint64_t rid);
+  // From the server, before mount_gone: `rid` left by its farewell (every change it made is
+  // durable, whatever the durability news said).
+  void farewell(uint64_t rid);
   // The mount's whole view against the model (call only when no operation is in flight).
   ClusterVerdict check_view(uint64_t rid, simfs::fs::Vfs& vfs);
 

@@ -54,6 +54,8 @@ constexpr uint64_t kFsid = 0xc1a5;
 // carry on.
 constexpr uint64_t kMinOpsAfterHeal = 12;
 constexpr sim::Duration kTimeLimitSlack = 8 * kSecond;
+// What verifying a round (views, the shutdown's farewells, fsck) may take before the next round.
+constexpr sim::Duration kVerifyBudget = 6 * kSecond;
 
 constexpr Site kSiteKind{"cluster.op.kind", Stream::kWorkload};
 constexpr Site kSiteArg{"cluster.op.arg", Stream::kWorkload};
@@ -76,7 +78,10 @@ class ClusterScenario final : public Scenario {
  public:
   ClusterScenario(const ScenarioOptions& o, bool faults);
   void setup(sim::Simulation& sim) override;
-  sim::Time time_limit() const override { return workload_end_ + kTimeLimitSlack; }
+  // The last round's workload end, then as long again as the end of a run may take.
+  sim::Time time_limit() const override {
+    return static_cast<sim::Time>(rounds_ - 1) * round_period() + workload_end_ + kTimeLimitSlack;
+  }
   void finish(sim::Simulation& sim) override;
   std::vector<const sim::BlockDevice*> devices() const override { return {meta_.get(), data_.get()}; }
   uint64_t messages_sent() const override { return net_ ? net_->messages_sent() : 0; }
@@ -99,6 +104,23 @@ class ClusterScenario final : public Scenario {
       if (m.ops_after_heal < kMinOpsAfterHeal) return false;
     return true;
   }
+  // Rounds (nightly): round k runs from k * round_period() for workload_end, its faults and
+  // churn within it; then the round driver waits for every mount to be live, verifies the
+  // cluster (verify_cluster) and powers every node off, and at the next round's start boots
+  // them all again: a cold start of the whole cluster on the images the last one left.
+  sim::Duration round_period() const { return workload_end_ + kTimeLimitSlack + kVerifyBudget; }
+  sim::Time round_end() const { return round_start_ + workload_end_; }
+  void drive_rounds();
+  // The round's fault tasks: a nemesis whose window is the round's, the server killer, the
+  // administrator's churn and the client cutter (each ends with its round).
+  void start_round_faults();
+  // Every mount has done its operations since the faults healed; else records fs.liveness,
+  // saying what is stuck, and returns false.
+  bool check_live();
+  // A task: every mount reads the whole namespace against the model, every mount unmounts at
+  // once (farewells), the lock server keeps nothing of them, and fsck finds the durable images
+  // clean. Returns false when it recorded a violation.
+  bool verify_cluster();
   void boot(sim::Node& node);
   void workload(sim::Node& node, uint64_t rid);
   void restart_node(sim::Node& node);
@@ -135,12 +157,17 @@ class ClusterScenario final : public Scenario {
   int voters_;  // 0: node 0 always serves; else nodes 0..voters_-1 elect the server
   int tasks_;
   std::vector<FsOp::Kind> ops_;  // the kinds the workload draws from, in kind order
-  sim::Time workload_end_;
+  sim::Time workload_end_;  // of each round, from its start
+  int rounds_ = 1;
+  int round_ = 0;
+  sim::Time round_start_ = 0;
+  bool verifying_ = false;  // between a round's end and the next one's start
   sim::Simulation* sim_ = nullptr;
   std::unique_ptr<sim::BlockDevice> meta_, data_;
   std::unique_ptr<sim::Network> net_;
   std::vector<Member> members_;
-  std::unique_ptr<Nemesis> nemesis_;
+  std::vector<std::unique_ptr<Nemesis>> nemeses_;  // one per round (a round's tasks refer to it)
+  Nemesis* nemesis_ = nullptr;                     // this round's
   ClusterChecker checker_;
   oracle::MergePieceChecker pieces_;  // the log merge's pieces in flight share no block
   int pieces_node_ = -1;              // the node of the server that started last: its pieces
@@ -156,7 +183,7 @@ ClusterScenario::ClusterScenario(const ScenarioOptions& o, bool faults)
     : bug_(o.bug), bugs_(fs::BugSet::from_name(o.bug)), params_(o.params), faults_(faults),
       mounts_(static_cast<int>(o.params.integer("mounts"))),
       voters_(static_cast<int>(o.params.integer("voters"))), tasks_(static_cast<int>(o.params.integer("tasks_per_mount"))),
-      workload_end_(o.params.duration("workload_end")) {
+      workload_end_(o.params.duration("workload_end")), rounds_(static_cast<int>(o.params.integer("rounds"))) {
   const std::vector<std::string>& ops = o.params.list("ops");
   for (int k = 0; k < FsOp::kKinds; ++k) {
     const auto kind = static_cast<FsOp::Kind>(k);
@@ -258,6 +285,8 @@ fs::NodeStackConfig ClusterScenario::stack_config(int node) {
       if (recovery_) recovery_->recovered(term, rid);
     };
     c.observer.farewell_done = [this](uint64_t rid) {
+      // Its last commit was durable before its farewell was sent: nothing of it is lost.
+      checker_.farewell(rid);
       if (!farewells_) return;
       std::vector<bool> up;
       for (int n = 0; n < mounts_; ++n) up.push_back(sim_->node(n).up());
@@ -290,14 +319,15 @@ void ClusterScenario::restart_node(sim::Node& node) {
   // an elected server the administrator always does, after a while: three voters down for the
   // rest of the fault window would leave nothing to fail over to.
   if (voters_ > 0 && faults_possible()) {
-    s.spawn("admin.restart", [&s, &node] {
+    // (Not between rounds: the round driver powered every node off and boots them all.)
+    s.spawn("admin.restart", [this, &s, &node] {
       s.sched().sleep(kSecond);
-      if (!node.up()) node.restart();
+      if (!node.up() && !verifying_) node.restart();
     });
   } else if (!faults_possible()) {
-    s.spawn("admin.restart", [&s, &node] {
+    s.spawn("admin.restart", [this, &s, &node] {
       s.sched().sleep(20 * kMillisecond);  // the crash completes from the loop, after this task starts
-      if (!node.up()) node.restart();
+      if (!node.up() && !verifying_) node.restart();
     });
   }
   node.crash();
@@ -373,7 +403,10 @@ void ClusterScenario::boot(sim::Node& node) {
     m.mounting_rid = 0;
     if (!e) {
       m.rid = rid;
-      if (farewells_) farewells_->mounted(rid);
+      if (farewells_) {
+        farewells_->mounting(i, rid);  // again: a record reclaimed while it mounted forgot it
+        farewells_->mounted(rid);
+      }
       break;
     }
     if (!((e == EIO || e == ETIMEDOUT || e == ENOLINK) && (faults_possible() || attempt < 3))) {
@@ -393,7 +426,7 @@ void ClusterScenario::boot(sim::Node& node) {
 void ClusterScenario::workload(sim::Node& node, uint64_t rid) {
   sim::Simulation& s = *sim_;
   Member& m = members_[static_cast<size_t>(node.id())];
-  while (!stop_ && (s.now() < workload_end_ || (!faults_possible() && !all_live_enough()))) {
+  while (!stop_ && !verifying_ && (s.now() < round_end() || (!faults_possible() && !all_live_enough()))) {
     s.sched().sleep(s.chooser().range(kSiteThink, 200 * sim::kMicrosecond, 6 * kMillisecond));
     if (stop_ || m.rid != rid || m.unmounting || !m.stack->has_mount()) return;
     fs::Mount& mount = m.stack->mount();
@@ -424,7 +457,7 @@ void ClusterScenario::workload(sim::Node& node, uint64_t rid) {
       }
       return;
     }
-    if (!not_done && !faults_possible() && s.now() >= workload_end_ - kSecond) ++m.ops_after_heal;
+    if (!not_done && !faults_possible() && s.now() >= round_end() - kSecond) ++m.ops_after_heal;
   }
 }
 
@@ -483,10 +516,20 @@ void ClusterScenario::quorum_written(const fs::QuorumBlock& b) {
 }
 
 void ClusterScenario::mount_gone(uint64_t rid) {
-  if (!gone_.insert(rid).second) return;
-  violation(checker_.mount_gone(rid));
   if (farewells_) farewells_->gone(rid);
   if (recovery_) recovery_->gone(rid);
+  // A mount still coming up whose record a server reclaims (the answer to its first greeting
+  // was lost with the server that recorded it, and the next one timed it out) has done nothing
+  // yet, and its next greeting still says it is new: it may go on as a new mount under the
+  // same rid. Only its record is gone; for the model the mount is not.
+  for (const Member& m : members_) {
+    if (m.mounting_rid == rid && !admitted_.count(rid)) {
+      sim_->event(-1, "oracle_gone_while_mounting", {{"rid", rid}});
+      return;
+    }
+  }
+  if (!gone_.insert(rid).second) return;
+  violation(checker_.mount_gone(rid));
 }
 
 void ClusterScenario::server_serving(int node, uint64_t term, uint64_t rid) {
@@ -517,9 +560,10 @@ void ClusterScenario::kill_servers() {
   sim::Simulation& s = *sim_;
   const sim::Duration interval = params_.duration("server_kill_interval");
   const sim::Duration heartbeat = params_.duration("heartbeat_timeout");
+  const int round = round_;
   for (;;) {
     s.sched().sleep(s.chooser().range(kSiteKillGap, interval / 2, interval + interval / 2));
-    if (stop_ || !faults_possible()) return;
+    if (stop_ || round_ != round || !faults_possible()) return;
     int node = -1;
     if (!serving_server(&node)) continue;
     const uint64_t how = s.chooser().choose(kSiteKillHow, 3);  // 0 crash, 1 pause, 2 isolate
@@ -547,11 +591,12 @@ void ClusterScenario::churn() {
   sim::Simulation& s = *sim_;
   const sim::Duration interval = params_.duration("unmount_interval");
   // The churn ends in time for every node to be mounted again and meet the liveness bar.
-  const sim::Time end = faults_ ? std::min(params_.duration("fault_window_end"), workload_end_ - 2 * kSecond)
-                                : workload_end_ - 2 * kSecond;
+  const sim::Time end = faults_ ? std::min(round_start_ + params_.duration("fault_window_end"), round_end() - 2 * kSecond)
+                                : round_end() - 2 * kSecond;
+  const int round = round_;
   for (;;) {
     s.sched().sleep(s.chooser().range(kSiteUnmountGap, interval / 2, interval + interval / 2));
-    if (stop_ || s.now() >= end) return;
+    if (stop_ || round_ != round || s.now() >= end) return;
     std::vector<int> mounted;
     for (int n = 0; n < mounts_; ++n) {
       const Member& m = members_[static_cast<size_t>(n)];
@@ -598,9 +643,10 @@ void ClusterScenario::cut_clients() {
   sim::Simulation& s = *sim_;
   const sim::Duration interval = params_.duration("client_cut_interval");
   const sim::Duration timeout = params_.duration("reconnect_timeout");
+  const int round = round_;
   for (;;) {
     s.sched().sleep(s.chooser().range(kSiteCutGap, interval / 2, interval + interval / 2));
-    if (stop_ || !faults_possible()) return;
+    if (stop_ || round_ != round || !faults_possible()) return;
     int serving = -1;
     serving_server(&serving);
     std::vector<int> clients;
@@ -672,6 +718,12 @@ void ClusterScenario::setup(sim::Simulation& s) {
       check_recovery();
     }
   }, /*daemon=*/true);
+  start_round_faults();
+  if (rounds_ > 1) s.spawn("rounds", [this] { drive_rounds(); });
+}
+
+void ClusterScenario::start_round_faults() {
+  sim::Simulation& s = *sim_;
   if (faults_ && voters_ > 0 && params_.duration("server_kill_interval") > 0) {
     s.spawn("server.killer", [this] { kill_servers(); });
   }
@@ -680,20 +732,62 @@ void ClusterScenario::setup(sim::Simulation& s) {
   if (faults_) {
     NemesisConfig nc;
     apply_nemesis_params(params_, &nc);
+    nc.window_start += round_start_;
+    nc.window_end += round_start_;
     for (int i = 0; i < mounts_; ++i) nc.nodes.push_back(i);
     // Disk faults on the checksummed metadata device only (file data carries no checksum).
-    nemesis_ = std::make_unique<Nemesis>(s, net_.get(), std::vector<sim::BlockDevice*>{meta_.get()}, nc);
+    nemeses_.push_back(std::make_unique<Nemesis>(s, net_.get(), std::vector<sim::BlockDevice*>{meta_.get()}, nc));
+    nemesis_ = nemeses_.back().get();
     nemesis_->start();
   }
 }
 
-void ClusterScenario::finish(sim::Simulation& s) {
+void ClusterScenario::drive_rounds() {
+  sim::Simulation& s = *sim_;
+  while (round_ + 1 < rounds_) {
+    s.sched().sleep(round_end() - s.now());
+    // The workload goes on until every mount is live again, as at the end of a run.
+    const sim::Time give_up = round_end() + kTimeLimitSlack;
+    while (!all_live_enough() && s.now() < give_up) s.sched().sleep(10 * kMillisecond);
+    if (!check_live()) return;
+    verifying_ = true;  // the workload stops at its next turn
+    for (;;) {
+      bool busy = false;
+      for (const Member& m : members_) busy |= m.ops_running > 0;
+      if (!busy) break;
+      s.sched().sleep(kMillisecond);
+    }
+    if (!verify_cluster()) return;
+    s.event(-1, "round_verified", {{"round", round_}, {"ops", checker_.ops()}});
+    // Every node off at once (every mount has said farewell; the quorum members go too), and at
+    // the next round's start on again.
+    for (int n = 0; n < mounts_; ++n)
+      if (s.node(n).up()) s.node(n).power_off();
+    ++round_;
+    round_start_ = static_cast<sim::Time>(round_) * round_period();
+    if (s.now() > round_start_) {
+      s.violation("fs.liveness", "verifying round " + std::to_string(round_ - 1) + " took until " +
+                                     format_duration(s.now()) + ", past the next round's start");
+      return;
+    }
+    s.sched().sleep(round_start_ - s.now());
+    s.event(-1, "round_start", {{"round", round_}});
+    for (Member& m : members_) m.ops_after_heal = 0;
+    verifying_ = false;
+    start_round_faults();
+    for (int n = 0; n < mounts_; ++n)
+      if (!s.node(n).up()) s.node(n).restart();
+  }
+}
+
+bool ClusterScenario::check_live() {
+  sim::Simulation& s = *sim_;
   for (size_t i = 0; i < members_.size(); ++i) {
     if (members_[i].ops_after_heal >= kMinOpsAfterHeal) continue;
     if (members_[i].unmounting) {
       s.violation("fs.liveness", "the unmount of mount " + std::to_string(members_[i].rid) + " on node " +
                                      std::to_string(i) + " never finished; blocked: " + s.sched().blocked_report(true));
-      return;
+      return false;
     }
     // Say what is stuck, on which task, waiting for what, and which locks each mount waits on.
     std::string locks;
@@ -717,67 +811,77 @@ void ClusterScenario::finish(sim::Simulation& s) {
                                    std::to_string(members_[i].ops_after_heal) +
                                    " operations after the faults healed (want " + std::to_string(kMinOpsAfterHeal) +
                                    "); blocked: " + s.sched().blocked_report(true) + locks);
-    return;
+    return false;
   }
+  return true;
+}
+
+void ClusterScenario::finish(sim::Simulation& s) {
+  if (!check_live()) return;
   stop_ = true;
+  s.spawn("final.check", [this] { verify_cluster(); });
+  s.run(s.now() + 5 * kSecond);
+}
+
+bool ClusterScenario::verify_cluster() {
+  sim::Simulation& s = *sim_;
   // Every mount reads the whole namespace: it must be the model, every other mount's writes
   // included. Then every mount unmounts (farewell), and the images must be clean.
-  s.spawn("final.check", [this, &s] {
-    for (Member& m : members_) {
-      if (!m.rid || !m.stack->has_mount() || m.stack->mount().failed()) continue;
-      oracle::ClusterVerdict v = checker_.check_view(m.rid, m.stack->vfs());
-      if (!v.invariant.empty()) {
-        s.violation(v.invariant, v.message);
-        return;
+  for (Member& m : members_) {
+    if (!m.rid || !m.stack->has_mount() || m.stack->mount().failed()) continue;
+    oracle::ClusterVerdict v = checker_.check_view(m.rid, m.stack->vfs());
+    if (!v.invariant.empty()) {
+      s.violation(v.invariant, v.message);
+      return false;
+    }
+  }
+  // Every mount at once, as a cluster is shut down: the last voters' farewells are answered
+  // only when all of them leave together. The quorum members stay, so that the lock server
+  // can be inspected below.
+  std::vector<uint64_t> unmounted;
+  struct Unmounts {
+    size_t running = 0;
+    bool failed = false;
+  };
+  auto u = std::make_shared<Unmounts>();
+  for (Member& m : members_) {
+    if (!m.rid || !m.stack->has_mount() || m.stack->mount().failed()) continue;
+    unmounted.push_back(m.rid);
+    if (farewells_) farewells_->leaving(m.rid);
+    ++u->running;
+    s.spawn("final.unmount", [&s, &m, u] {
+      if (sim::Errno e = m.stack->mount().unmount()) {
+        if (!u->failed) s.violation("fs.durability", std::string("unmount failed with ") + sim::errno_name(e));
+        u->failed = true;
+      }
+      --u->running;
+    });
+  }
+  const sim::Time give_up = s.now() + 4 * kSecond;
+  while (u->running > 0 && s.now() < give_up) s.sched().sleep(10 * kMillisecond);
+  if (u->failed) return false;
+  if (u->running > 0) {
+    s.violation("fs.liveness", std::to_string(u->running) + " of the final unmounts never finished; blocked: " +
+                                   s.sched().blocked_report(true));
+    return false;
+  }
+  fs::Server* server = serving_server();
+  if (server) {
+    for (uint64_t rid : unmounted) {
+      if (server->locks().has_entries(rid)) {
+        s.violation("lock.departed", "the lock server keeps state for unmounted rid " + std::to_string(rid));
+        return false;
       }
     }
-    // Every mount at once, as a cluster is shut down: the last voters' farewells are answered
-    // only when all of them leave together. The quorum members stay, so that the lock server
-    // can be inspected below.
-    std::vector<uint64_t> unmounted;
-    struct Unmounts {
-      size_t running = 0;
-      bool failed = false;
-    };
-    auto u = std::make_shared<Unmounts>();
-    for (Member& m : members_) {
-      if (!m.rid || !m.stack->has_mount() || m.stack->mount().failed()) continue;
-      unmounted.push_back(m.rid);
-      if (farewells_) farewells_->leaving(m.rid);
-      ++u->running;
-      s.spawn("final.unmount", [&s, &m, u] {
-        if (sim::Errno e = m.stack->mount().unmount()) {
-          if (!u->failed) s.violation("fs.durability", std::string("unmount failed with ") + sim::errno_name(e));
-          u->failed = true;
-        }
-        --u->running;
-      });
-    }
-    const sim::Time give_up = s.now() + 4 * kSecond;
-    while (u->running > 0 && s.now() < give_up) s.sched().sleep(10 * kMillisecond);
-    if (u->failed) return;
-    if (u->running > 0) {
-      s.violation("fs.liveness", std::to_string(u->running) + " of the final unmounts never finished; blocked: " +
-                                     s.sched().blocked_report(true));
-      return;
-    }
-    fs::Server* server = serving_server();
-    if (server) {
-      for (uint64_t rid : unmounted) {
-        if (server->locks().has_entries(rid)) {
-          s.violation("lock.departed", "the lock server keeps state for unmounted rid " + std::to_string(rid));
-          return;
-        }
-      }
-    }
-    const fs::FsckReport r = fs::fsck(fs::durable_reader(*meta_), fs::durable_reader(*data_));
-    if (!r.clean()) {
-      std::string msg = std::to_string(r.findings.size() + r.dropped) + " findings";
-      for (size_t i = 0; i < r.findings.size() && i < 3; ++i) msg += "; " + r.findings[i].kind + ": " + r.findings[i].message;
-      s.violation("fs.fsck", "fsck at the end: " + msg);
-    }
-  });
-  s.run(s.now() + 5 * kSecond);
+  }
+  const fs::FsckReport r = fs::fsck(fs::durable_reader(*meta_), fs::durable_reader(*data_));
+  if (!r.clean()) {
+    std::string msg = std::to_string(r.findings.size() + r.dropped) + " findings";
+    for (size_t i = 0; i < r.findings.size() && i < 3; ++i) msg += "; " + r.findings[i].kind + ": " + r.findings[i].message;
+    s.violation("fs.fsck", "fsck of the shut-down cluster (round " + std::to_string(round_) + "): " + msg);
+    return false;
+  }
+  return true;
 }
 
 std::string check_ops(const Params& p) {
@@ -811,7 +915,12 @@ std::vector<ParamSpec> cluster_params(bool faults) {
       duration_param("reconnect_timeout", 1 * kSecond, 10 * kMillisecond, 60 * kSecond,
                      "how long the server waits for a lost client (and for recovery after it starts)"),
       duration_param("workload_end", faults ? 6 * kSecond : 2 * kSecond, 1 * kSecond, 600 * kSecond,
-                     "operations stop after this, once every mount has done 12 since the faults healed"),
+                     "operations stop after this, once every mount has done 12 since the faults healed (with "
+                     "rounds: in each round, from its start)"),
+      count_param("rounds", 1, 1, 1000,
+                  "the run repeats this many rounds, each workload_end long with its own fault window (times "
+                  "from the round's start); between two, every mount reads the whole namespace, the cluster "
+                  "shuts down (every mount unmounts), fsck checks the images and every node boots again"),
       enum_list_param("ops", all_op_kinds(), all_op_kinds(), "operation kinds the workload draws from, uniformly"),
       duration_param("unmount_interval", 0, 0, 600 * kSecond,
                      "an administrator unmounts one mount about this often and mounts its node again after "

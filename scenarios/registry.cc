@@ -15,6 +15,7 @@ ScenarioInfo compaction_storm_scenario_info();
 ScenarioInfo failover_scenario_info();
 ScenarioInfo mount_unmount_race_scenario_info();
 ScenarioInfo fence_and_reclaim_scenario_info();
+ScenarioInfo nightly_scenario_info();
 
 const std::vector<ScenarioInfo>& all_scenarios() {
   static const std::vector<ScenarioInfo> all = {
@@ -29,6 +30,7 @@ const std::vector<ScenarioInfo>& all_scenarios() {
       failover_scenario_info(),
       mount_unmount_race_scenario_info(),
       fence_and_reclaim_scenario_info(),
+      nightly_scenario_info(),
   };
   return all;
 }

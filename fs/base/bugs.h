@@ -86,7 +86,10 @@ namespace simfs::fs {
     "blocks are then never free again")                                                                       \
   X(kRecoveryWaitsForever, "recovery_waits_forever",                                                          \
     "a new server waits for every mount it has a record of to greet and recover its locks, with no "           \
-    "timeout: a mount that died before the failover is never reclaimed and the server never serves")
+    "timeout: a mount that died before the failover is never reclaimed and the server never serves")        \
+  X(kUnmountSkipsCommit, "unmount_skips_commit",                                                            \
+    "an unmount says farewell without committing its open transaction: its last changes vanish with the "   \
+    "mount although the unmount succeeded")
 
 enum class Bug : uint8_t {
 #define SIMFS_BUG_ENUM(e, name, what) e,

@@ -325,7 +325,9 @@ sim::Errno Mount::commit_locked(bool force) {
   committing_ = false;
   hold_waiters_.notify_all();
   if (e) fail(e);
-  return e;
+  // ENOLINK: the server no longer counts this mount a member (reclaimed): the mount stops with
+  // that cause, and the operation that found out sees EIO like every one after it.
+  return e == ENOLINK ? EIO : e;
 }
 
 sim::Errno Mount::do_commit() {
@@ -416,7 +418,7 @@ sim::Errno Mount::unmount() {
     merger_->wait_idle();
   }
   sim::LockGuard g(commit_mu_);
-  sim::Errno e = commit_locked(/*force=*/false);
+  sim::Errno e = cfg_.bugs.has(Bug::kUnmountSkipsCommit) ? 0 : commit_locked(/*force=*/false);
   if (!e) {
     link_.set_farewell(true);
     net::Reply r = link_.call(proto::Cmd::kFarewell, {});
@@ -439,7 +441,8 @@ sim::Errno Mount::alloc_ino(uint64_t* ino) {
   if (failed_) return failed_;
   if (ino_next_ == ino_end_) {
     net::Reply r = link_.call(proto::Cmd::kAllocInodes, proto::encode(proto::AllocInodesRequest{cfg_.inode_batch}));
-    if (r.error) return r.error == net::kMaybeDelivered ? EIO : r.error;
+    if (r.error == ENOLINK) fail(ENOLINK);  // reclaimed: see commit_locked
+    if (r.error) return r.error == net::kMaybeDelivered || r.error == ENOLINK ? EIO : r.error;
     proto::AllocInodesResponse a;
     if (!proto::decode(r.data, &a) || a.count == 0) return EIO;
     ino_next_ = a.first;

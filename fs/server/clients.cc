@@ -32,24 +32,16 @@ void Server::reclaim_loop() {
     if (!*alive || stopped_) return;
     // A voter may have mounted again, or been reclaimed: a waiting farewell may go now.
     answer_farewells();
-    std::vector<std::pair<uint64_t, const char*>> due;
-    for (const auto& [rid, c] : clients_) {
-      if (c.farewell || c.reclaiming) continue;
-      // The planted bug: a mount this server has yet to hear from is waited for, however long.
-      if (c.recovering && cfg_.bugs.has(Bug::kRecoveryWaitsForever)) continue;
-      // A mount on the server's own node from before this server started died with the node,
-      // unless it is the one running there now (an elected server can start beside it).
-      if (c.recovering && c.value.node == static_cast<uint32_t>(env_.node_id()) && rid != local_rid_) {
-        due.emplace_back(rid, "client_recovery");
-      } else if (c.recovering && env_.now() - started_at_ >= cfg_.recovery_timeout) {
-        due.emplace_back(rid, "client_recovery");
-      } else if (!c.connected && env_.now() - c.disconnected_at >= cfg_.reconnect_timeout) {
-        due.emplace_back(rid, "client_reconnect");
-      }
-    }
-    for (const auto& [rid, why] : due) {
+    std::vector<uint64_t> due;
+    for (const auto& [rid, c] : clients_)
+      if (reclaim_due(rid, c)) due.push_back(rid);
+    for (uint64_t rid : due) {
       auto it = clients_.find(rid);
+      // Judged again: the reclaims before this one waited for their commits, and meanwhile
+      // this client may have greeted again (a client that came back in time is not fenced).
       if (it == clients_.end()) continue;
+      const char* why = reclaim_due(rid, it->second);
+      if (!why) continue;
       // Fence before reclaiming: a client that is alive but cut off must not write into the
       // allocators handed back below. (One of our own node's earlier life is dead already; the
       // one running there now is never fenced by its own server: it times out and is
@@ -81,6 +73,20 @@ void Server::reclaim_loop() {
       finish_reclaim(rid);
     }
   }
+}
+
+const char* Server::reclaim_due(uint64_t rid, const ClientState& c) const {
+  if (c.farewell || c.reclaiming) return nullptr;
+  // The planted bug: a mount this server has yet to hear from is waited for, however long.
+  if (c.recovering && cfg_.bugs.has(Bug::kRecoveryWaitsForever)) return nullptr;
+  // A mount on the server's own node from before this server started died with the node,
+  // unless it is the one running there now (an elected server can start beside it).
+  if (c.recovering && c.value.node == static_cast<uint32_t>(env_.node_id()) && rid != local_rid_) {
+    return "client_recovery";
+  }
+  if (c.recovering && env_.now() - started_at_ >= cfg_.recovery_timeout) return "client_recovery";
+  if (!c.connected && env_.now() - c.disconnected_at >= cfg_.reconnect_timeout) return "client_reconnect";
+  return nullptr;
 }
 
 void Server::drop_locks(const std::vector<uint64_t>& rids) {

@@ -278,6 +278,8 @@ class Server {
 
   // ---- clients, reclaim and farewell (clients.cc) ----
   void reclaim_loop();
+  // Why `rid` is due for a reclaim now (recovery or reconnect timed out), or null.
+  const char* reclaim_due(uint64_t rid, const ClientState& c) const;
   // Reclaims in the current commit; the lock actions it yields go out only once that commit is
   // durable (a waiter must not read before the departed mount's last transaction is settled).
   sim::Errno reclaim(uint64_t rid, const char* why, std::vector<uint64_t>* after_durable);

@@ -66,5 +66,44 @@ TEST(ClusterChecker, DurableChangeOfALostMountStays) {
   EXPECT_TRUE(v.invariant.empty()) << v.invariant << ": " << v.message;
 }
 
+// Mount on node 1 creates and writes a file and unmounts; the checker hears of the farewell
+// (as the server reports it) but none of the durability news (withheld: a faulty input). A
+// farewell comes only after the mount's last commit is durable, so the checker keeps the
+// writes, and mount 2's whole view must show them. With `bug` planted (the unmount skips its
+// commit) the writes are really gone, and the view says so.
+ClusterVerdict view_after_farewell(const std::string& bug) {
+  ClusterWorld w(11, 3);
+  if (!bug.empty()) w.plant(simfs::fs::BugSet::from_name(bug));
+  ClusterChecker checker;
+  ClusterVerdict verdict;
+  w.run([&] {
+    ASSERT_EQ(w.mkfs_and_mount(3), 0);
+    const uint64_t writer = w.rid_of(1), reader = w.rid_of(2);
+    checker.mounted(writer);
+    checker.mounted(reader);
+    for (FsOp::Kind k : {FsOp::kCreate, FsOp::kWrite}) {
+      ClusterVerdict step = checker.run(writer, w.vfs(1), w.mount_of(1), op(k));
+      ASSERT_TRUE(step.invariant.empty()) << step.message;
+    }
+    ASSERT_EQ(w.mount_of(1).unmount(), 0);
+    ASSERT_EQ(w.gone.size(), 1u);
+    checker.farewell(writer);
+    ClusterVerdict gone = checker.mount_gone(writer);
+    ASSERT_TRUE(gone.invariant.empty()) << gone.message;
+    verdict = checker.check_view(reader, w.vfs(2));
+  });
+  return verdict;
+}
+
+TEST(ClusterChecker, AMountThatLeftByItsFarewellLosesNothing) {
+  ClusterVerdict v = view_after_farewell("");
+  EXPECT_TRUE(v.invariant.empty()) << v.invariant << ": " << v.message;
+}
+
+TEST(ClusterChecker, AnUnmountThatSkippedItsLastCommitShowsInTheNextView) {
+  ClusterVerdict v = view_after_farewell("unmount_skips_commit");
+  EXPECT_EQ(v.invariant, "fs.state") << v.message;
+}
+
 }  // namespace
 }  // namespace oracle

@@ -212,6 +212,11 @@ const PlantedBug kPlantedBugRows[] = {
     // Farewells under unmount churn (fs/server/clients.cc): a voter let go without a majority.
     PlantedBug{"mount_unmount_race", "farewell_ignores_majority", "quorum.farewell_majority"},
     PlantedBug{"mount_unmount_race", "farewell_keeps_locks", "lock.departed|fs.liveness"},
+    // An unmount that loses its last transaction (fs/client/mount.cc): a farewell means the
+    // mount's last commit was durable (oracle/cluster_checker.h), so the model keeps the writes
+    // the filesystem lost, and the next read or whole view of them differs. (The final unmounts
+    // come after the workload's last commit: cluster_smoke never shows it.)
+    PlantedBug{"mount_unmount_race", "unmount_skips_commit", "fs.op_result|fs.state|fs.durability"},
     // Recovery after a failover (fs/server/server.cc, fs/server/clients.cc, fs/client/lock_client.cc).
     PlantedBug{"failover", "recover_new_mode", "lock.compatible|lock.server_state|fs.op_result|fs.state|fs.durability"},
     PlantedBug{"failover", "recovery_waits_forever", "recovery.recovered_or_reclaimed"},
@@ -223,7 +228,14 @@ const PlantedBug kPlantedBugRows[] = {
     PlantedBug{"fence_and_reclaim", "recovery_waits_forever", "recovery.recovered_or_reclaimed"},
     PlantedBug{"fence_and_reclaim", "merge_reclaim_leaks_allocator", "fs.fsck"},
     PlantedBug{"fence_and_reclaim", "recover_new_mode", "lock.compatible|lock.server_state|fs.op_result|fs.state|fs.durability"},
-    PlantedBug{"fence_and_reclaim", "serve_before_fence", "quorum.fenced_before_serving"}};
+    PlantedBug{"fence_and_reclaim", "serve_before_fence", "quorum.fenced_before_serving"},
+    // The all-night loop: rounds of everything at once, a cold restart between two.
+    PlantedBug{"nightly", "unmount_skips_commit", "fs.op_result|fs.state|fs.durability"},
+    PlantedBug{"nightly", "reclaim_leaks_allocators", "fs.op_result|fs.enospc|fs.fsck"},
+    PlantedBug{"nightly", "farewell_ignores_majority", "quorum.farewell_majority"},
+    PlantedBug{"nightly", "serve_before_fence", "quorum.fenced_before_serving"},
+    PlantedBug{"nightly", "greeting_not_idempotent", "lock.compatible|lock.server_state|fs.op_result|fs.state|fs.durability"},
+    PlantedBug{"nightly", "leak_on_delete", "fs.fsck"}};
 
 // Every invariant a scenario declares must be shown to fire in that scenario: by a run whose
 // first violation is exactly it (a planted bug's row above with that one invariant, or a
@@ -327,6 +339,19 @@ const ShownElsewhere kShownElsewhere[] = {
     {"fence_and_reclaim", "merge.disjoint", "multi_mount --bug merge_overlapping_ranges (the same check)"},
     {"fence_and_reclaim", "quorum.term_monotone", "oracle/tests/quorum_checker_test.cc (a term going back, two votes in a term)"},
     {"fence_and_reclaim", "quorum.one_leader", "oracle/tests/quorum_checker_test.cc (a term won twice)"},
+    {"nightly", "fs.durability", "oracle/tests/cluster_checker_test.cc (durability news withheld)"},
+    {"nightly", "fs.op_result", "multi_mount --bug invalidate_before_commit (the same check)"},
+    {"nightly", "fs.state", "multi_mount --bug item_seq_ignores_write_seq (the same check)"},
+    {"nightly", "fs.enospc", "multi_mount --bug truncate_no_reserve (the same check)"},
+    {"nightly", "fs.liveness", "multi_mount --bug invalidate_no_wakeup (the same check)"},
+    {"nightly", "lock.server_state", "multi_mount --bug incompatible_grant (the same check)"},
+    {"nightly", "lock.compatible", "multi_mount --bug invalidate_keeps_mode (the same check)"},
+    {"nightly", "lock.departed", "multi_mount --bug farewell_keeps_locks (the same check)"},
+    {"nightly", "net.in_order", "multi_mount --bug no_resend_replay (the same check)"},
+    {"nightly", "merge.disjoint", "multi_mount --bug merge_overlapping_ranges (the same check)"},
+    {"nightly", "quorum.term_monotone", "oracle/tests/quorum_checker_test.cc (a term going back, two votes in a term)"},
+    {"nightly", "quorum.one_leader", "oracle/tests/quorum_checker_test.cc (a term won twice)"},
+    {"nightly", "recovery.recovered_or_reclaimed", "failover --bug recovery_waits_forever (the same check)"},
 };
 
 class EveryWitness : public ::testing::TestWithParam<Witness> {};

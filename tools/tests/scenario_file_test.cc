@@ -56,7 +56,7 @@ TEST(ScenarioFileErrors, WrongTypeNamesThePathTheRangeAndTheValue) {
   EXPECT_EQ(parse(R"({"scenario": "register", "params": []})"),
             "f.json: at /params: expected an object of parameters, got an array");
   EXPECT_EQ(parse(R"({"scenario": 7})"),
-            "f.json: at /scenario: expected a scenario name (one of register, journal, echo, single_mount, cluster_smoke, multi_mount, swarm, compaction_storm, failover, mount_unmount_race, fence_and_reclaim), got 7");
+            "f.json: at /scenario: expected a scenario name (one of register, journal, echo, single_mount, cluster_smoke, multi_mount, swarm, compaction_storm, failover, mount_unmount_race, fence_and_reclaim, nightly), got 7");
   EXPECT_EQ(parse(R"({"scenario": "echo", "description": {}})"), "f.json: at /description: expected a string, got an object");
 }
 
@@ -82,14 +82,14 @@ TEST(ScenarioFileErrors, UnknownNamesSuggestTheClosest) {
             "f.json: at /params/zzzzzzzz: unknown parameter of scenario single_mount (see 'simfs list')");
   EXPECT_EQ(parse(R"({"scenario": "single_mnt"})"),
             "f.json: at /scenario: unknown scenario \"single_mnt\" (did you mean \"single_mount\"?); one of register, "
-            "journal, echo, single_mount, cluster_smoke, multi_mount, swarm, compaction_storm, failover, mount_unmount_race, fence_and_reclaim");
+            "journal, echo, single_mount, cluster_smoke, multi_mount, swarm, compaction_storm, failover, mount_unmount_race, fence_and_reclaim, nightly");
   EXPECT_EQ(parse(R"({"scenario": "echo", "parms": {}})"),
             "f.json: at /parms: unknown key (did you mean \"params\"?); a scenario file has scenario, description, bug, params");
   EXPECT_EQ(parse(R"({"scenario": "echo", "bug": "stale_replay"})"),
             "f.json: at /bug: scenario echo has no planted bug \"stale_replay\" (did you mean \"stale_reply\"?); it has "
             "short_dedup_window, stale_reply, no_retransmit");
   EXPECT_EQ(parse(R"({"params": {}})"),
-            "f.json: at /scenario: missing: name the scenario to run (one of register, journal, echo, single_mount, cluster_smoke, multi_mount, swarm, compaction_storm, failover, mount_unmount_race, fence_and_reclaim)");
+            "f.json: at /scenario: missing: name the scenario to run (one of register, journal, echo, single_mount, cluster_smoke, multi_mount, swarm, compaction_storm, failover, mount_unmount_race, fence_and_reclaim, nightly)");
 }
 
 TEST(ScenarioFileErrors, EnumValues) {

@@ -255,6 +255,32 @@ TEST(ServerReclaim, ClientThatReconnectsInTimeStays) {
   });
 }
 
+// Two clients time out together; the second greets again while the first is being fenced and
+// reclaimed (its commit takes a while). The reclaim loop judges each client again just before
+// fencing it: the one that came back in time stays. (It once decided for both at the start of
+// the pass, and fenced a client that had reconnected: found by the nightly scenario.)
+TEST(ServerReclaim, AClientThatReconnectsWhileAnotherIsReclaimedStays) {
+  ServerWorld w(36);
+  w.cfg.reconnect_timeout = 300 * sim::kMillisecond;
+  w.run([&] {
+    ASSERT_EQ(w.mkfs_and_start(), 0);
+    ASSERT_NO_FATAL_FAILURE(mount_client(w, 1, 7u));
+    ASSERT_NO_FATAL_FAILURE(mount_client(w, 2, 8u));
+    w.on_fence = [&](uint64_t rid) {
+      if (rid == 1) w.server->client_connected(2);
+    };
+    w.server->client_disconnected(1);
+    w.server->client_disconnected(2);
+    ASSERT_TRUE(w.wait_until([&] { return !w.server->mounted(1); }));
+    sim::this_task::sleep(4 * w.cfg.reconnect_timeout);
+    ASSERT_EQ(w.fenced.size(), 1u);
+    EXPECT_EQ(w.fenced[0].first, 1u);
+    EXPECT_TRUE(w.server->mounted(2));
+    EXPECT_TRUE(w.server->locks().has_entries(2));
+    expect_gone(w, 1);
+  });
+}
+
 TEST(ServerReclaim, FailedFenceStopsTheServerWithoutReclaiming) {
   ServerWorld w(36);
   w.cfg.reconnect_timeout = 300 * sim::kMillisecond;

@@ -122,6 +122,7 @@ struct ServerWorld {
     server->set_fence_agent([this](uint64_t rid, uint32_t node) {
       fenced.emplace_back(rid, node);
       fenced_while_mounted = server->mounted(rid);
+      if (on_fence) on_fence(rid);
       return fence_ok;
     });
     return on_node("server.start", [this] { return server->start(); });
@@ -230,6 +231,7 @@ struct ServerWorld {
   bool fence_ok = true;
   std::vector<std::pair<uint64_t, uint32_t>> fenced;  // (rid, node) of every fence call
   bool fenced_while_mounted = false;                  // the last fence came before the reclaim
+  std::function<void(uint64_t rid)> on_fence;         // called from the fence agent
   sim::Simulation s;
   sim::Node& n;
   sim::BlockDevice meta;
