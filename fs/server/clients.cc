@@ -188,12 +188,22 @@ void Server::answer_farewells() {
   const bool rule = cfg_.quorum_slots > 0 && !cfg_.bugs.has(Bug::kFarewellIgnoresMajority);
   // Who stays: the clients not already being answered. Voters are counted by node: a node
   // that rebooted may hold two records for a while, but it is one voter.
-  std::map<uint64_t, uint32_t> voters;  // voter rid -> its node
+  // A voter that is disconnected (or owes lock recovery) does not count as staying: it may be
+  // reclaimed any moment (the reclaim loop answers farewells first, then reclaims the ones due),
+  // and a majority counted with it would be gone with it. It still keeps the last voters from
+  // all leaving together until it is back or reclaimed. (nightly-style churn in
+  // mount_unmount_race found a farewell answered on a voter the same pass then reclaimed.)
+  std::map<uint64_t, uint32_t> voters;  // voter rid -> its node (the ones present)
+  std::set<uint64_t> absent;            // voters disconnected or still to recover
   size_t others = 0;
   for (const auto& [rid, c] : clients_) {
     if (c.farewell || c.reclaiming) continue;
     if (rule && (c.value.flags & kMountedClientVoter)) {
-      voters[rid] = c.value.node;
+      if (c.connected && !c.recovering) {
+        voters[rid] = c.value.node;
+      } else {
+        absent.insert(rid);
+      }
     } else if (!farewells_.count(rid)) {
       ++others;
     }
@@ -208,7 +218,8 @@ void Server::answer_farewells() {
   std::vector<uint64_t> go;
   size_t waiting = 0;
   for (const auto& [rid, reply] : farewells_) {
-    if (!mounted(rid)) continue;
+    // An absent voter's farewell waits until it is back (or it is reclaimed, unanswered).
+    if (!mounted(rid) || absent.count(rid)) continue;
     // BUG (planted): farewell_ignores_majority — every voter is let go like a non-voter.
     if (!voters.count(rid)) {
       go.push_back(rid);
@@ -220,7 +231,7 @@ void Server::answer_farewells() {
     }
   }
   // Every voter left is saying farewell, and nobody else stays: they all go together.
-  if (waiting > 0 && waiting == voters.size() && others == 0) {
+  if (waiting > 0 && waiting == voters.size() && others == 0 && absent.empty()) {
     for (const auto& [rid, node] : voters) go.push_back(rid);
   }
   for (uint64_t rid : go) {

@@ -389,7 +389,13 @@ sim::Errno Server::greet(const proto::Greeting& g, uint32_t node, proto::Greetin
     if (stopped_) return ENOLINK;
     ClientState c;
     c.value = MountedClientValue{node, (g.flags & proto::kGreetVoter) ? kMountedClientVoter : 0};
-    c.connected = true;
+    // Connected only once its connection is attached (client_connected): if the answer cannot
+    // be sent (the client died meanwhile), no connection will ever report a disconnect, and
+    // the record must still time out like a lost client's. (It once stayed "connected" for
+    // good, and the last voters' farewells waited on it forever: failover --seed
+    // 0x40b12b120085641c.)
+    c.connected = false;
+    c.disconnected_at = env_.now();
     Item it{mounted_client_key(g.rid), 0, false, encode_mounted_client(c.value)};
     it.seq = meta_->next_seq();
     if (sim::Errno e = clients_tree_->insert(it)) {

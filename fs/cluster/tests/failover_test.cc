@@ -194,5 +194,91 @@ TEST(Failover, ADeposedLeaderStillRunningIsFencedBeforeTheNextServerWrites) {
   });
 }
 
+// Failover in the middle of a commit batch. The two mounts that do not serve each fsync a new
+// file at the same moment, so that their COMMIT_LOG_TREES reach the server together and go in
+// its commit batches; the serving node crashes at its k-th device write after both were sent,
+// for every k until the batches finish before it. Each commit is answered by the old server
+// (durable), or lost with it and resent to the new one, which executes it with the same effect:
+// whichever fsync succeeded, the other mount reads that file whole, each name exactly once, and
+// both mounts go on committing with the new server.
+TEST(Failover, TheServerDiesInTheMiddleOfACommitBatch) {
+  int crashed_mid_batch = 0;
+  for (uint64_t k = 1;; ++k) {
+    ASSERT_LT(k, 200u) << "the batch never finished";
+    QuorumWorld w(40 + k);
+    bool crashed = false;
+    bool both_pending_at_crash = false;
+    w.run([&] {
+      w.bring_up();
+      const int first = w.server_node();
+      ASSERT_GE(first, 0);
+      const int a = (first + 1) % 3, b = (first + 2) % 3;
+      uint64_t ino[3] = {};
+      for (int i : {a, b}) {
+        ASSERT_EQ(w.vfs(i).create(kRootIno, "f" + std::to_string(i), 0644, &ino[i]), 0);
+        ASSERT_EQ(w.vfs(i).write(ino[i], 0, bytes("data of " + std::to_string(i))), 0);
+      }
+      struct Fsync {
+        bool done = false;
+        sim::Errno rc = 0;
+      };
+      Fsync f[3];
+      int sent = 0;
+      for (int i : {a, b}) {
+        w.nodes[i]->spawn("fsync", [&, i] {
+          ++sent;
+          f[i].rc = w.vfs(i).fsync(ino[i]);
+          f[i].done = true;
+        });
+      }
+      // From the moment both fsyncs have started (the writes from then on are the clients' log
+      // blocks, then the server's batches), the k-th device write crashes the serving node.
+      while (sent < 2) sim::this_task::sleep(10 * sim::kMicrosecond);
+      uint64_t writes = 0;
+      auto observe = [&](uint64_t) {
+        if (++writes != k || crashed) return;
+        crashed = true;
+        both_pending_at_crash = !f[a].done && !f[b].done;
+        w.nodes[first]->crash();
+      };
+      w.meta.set_write_observer(observe);
+      w.data.set_write_observer(observe);
+      const sim::Time give_up = sim::this_task::now() + 30 * sim::kSecond;
+      while (!(f[a].done && f[b].done) && sim::this_task::now() < give_up) sim::this_task::sleep(sim::kMillisecond);
+      w.meta.set_write_observer(nullptr);
+      w.data.set_write_observer(nullptr);
+      ASSERT_TRUE(f[a].done && f[b].done) << "k=" << k << ": an fsync never returned";
+      if (crashed) w.stacks[first]->forget();
+      for (int i : {a, b}) {
+        EXPECT_TRUE(f[i].rc == 0 || f[i].rc == EIO) << "k=" << k << " node " << i << ": " << sim::errno_name(f[i].rc);
+        const int other = i == a ? b : a;
+        std::vector<DirEntry> ents;
+        ASSERT_EQ(w.vfs(other).readdir(kRootIno, 0, 100, &ents), 0) << "k=" << k;
+        const std::string name = "f" + std::to_string(i);
+        const auto n = std::count_if(ents.begin(), ents.end(), [&](const DirEntry& e) { return e.name == name; });
+        if (f[i].rc == 0) {
+          EXPECT_EQ(n, 1) << "k=" << k << ": " << name << " was synced";
+          std::vector<uint8_t> got;
+          ASSERT_EQ(w.vfs(other).read(ino[i], 0, 64, &got), 0) << "k=" << k;
+          EXPECT_EQ(str(got), "data of " + std::to_string(i)) << "k=" << k;
+        } else {
+          EXPECT_LE(n, 1) << "k=" << k;
+        }
+      }
+      // Both go on with whichever server serves now.
+      for (int i : {a, b}) {
+        if (w.stacks[i]->mount().failed()) continue;  // an fsync that failed stopped its mount
+        uint64_t g = 0;
+        ASSERT_EQ(w.vfs(i).create(kRootIno, "after" + std::to_string(i), 0644, &g), 0) << "k=" << k;
+        ASSERT_EQ(w.vfs(i).fsync(g), 0) << "k=" << k;
+      }
+    });
+    if (::testing::Test::HasFailure()) return;
+    if (!crashed) break;  // the batches finished before the k-th write
+    crashed_mid_batch += both_pending_at_crash;
+  }
+  EXPECT_GT(crashed_mid_batch, 0) << "no crash found both commits unanswered";
+}
+
 }  // namespace
 }  // namespace simfs::fs

@@ -258,5 +258,81 @@ TEST(LockRecovery, RecoveryReportingTheNewModeIsCaught) {
   EXPECT_NE(r.conflict_while_reading, "");
 }
 
+// A client that crashes during lock recovery. Mount 1 holds WRITE on a file with a synced
+// write and a dirty one under it; the server (node 0) crashes and restarts, and asks both
+// mounts for their locks. Mount 1's answer is dropped on the wire and node 1 crashes before it
+// can resend: the new server must not wait for it forever. After the recovery timeout it fences
+// and reclaims mount 1, ends recovery, and mount 2's read gets the lock and the synced write
+// (the dirty one died with mount 1). With recovery_waits_forever planted the read never returns.
+struct CrashDuringRecovery {
+  bool read_done = false;
+  sim::Errno read_rc = 0;
+  std::string seen;
+  bool in_recovery_after = true;
+  bool writer_gone = false;
+  std::string server_check;
+  sim::Errno reader_failed = 0;
+};
+
+CrashDuringRecovery crash_client_during_recovery(BugSet restart_bugs) {
+  ClusterWorld w(47, 3);
+  CrashDuringRecovery out;
+  std::vector<uint8_t> got;
+  w.run([&] {
+    ASSERT_EQ(w.mkfs_and_mount_on({1, 2}), 0);
+    skip_to_new_group(w.mount_of(1));
+    uint64_t ino = 0;
+    ASSERT_EQ(w.vfs(1).create(kRootIno, "f", 0644, &ino), 0);
+    ASSERT_EQ(w.vfs(1).write(ino, 0, bytes("old")), 0);
+    ASSERT_EQ(w.vfs(1).sync(), 0);
+    ASSERT_EQ(w.vfs(1).write(ino, 0, bytes("new")), 0);
+    ASSERT_EQ(w.mount_of(1).locks().held(inode_lock_key(ino)), LockMode::kWrite);
+    const uint64_t rid1 = w.rid_of(1);
+    using Action = sim::MessageFilter::Action;
+    const uint32_t recover_answer = net::message_type(proto::Cmd::kLockRecover, true);
+    const int drop = w.net.add_filter({recover_answer, 1, 0, Action::kDrop, 0});
+    const uint64_t sent = w.stack(1).link()->stats().sent;
+    w.crash(0);
+    w.stack(0).config().server.bugs = restart_bugs;
+    ASSERT_EQ(w.start_server(), 0);
+    ASSERT_TRUE(w.server().locks().in_recovery());
+    // Mount 1 reconnects and answers the recovery request (dropped): then its node crashes.
+    ASSERT_TRUE(w.wait_until([&] { return w.stack(1).link()->stats().sent > sent + 1; }, sim::kSecond,
+                             10 * sim::kMicrosecond));
+    w.crash(1);
+    w.net.remove_filter(drop);
+    ASSERT_TRUE(w.server().locks().in_recovery()) << "recovery ended without mount 1's locks";
+    NodeOp read;
+    run_on(w, 2, "read", [&] { return w.vfs(2).read(ino, 0, 64, &got); }, &read);
+    (void)w.wait_until([&] { return read.done; }, 4 * ClusterWorld::test_server_config().recovery_timeout);
+    out.read_done = read.done;
+    out.read_rc = read.rc;
+    out.seen = str(got);
+    out.in_recovery_after = w.server().locks().in_recovery();
+    out.writer_gone = w.is_gone(rid1);
+    out.server_check = w.server().locks().check();
+    out.reader_failed = w.mount_of(2).failed();
+  });
+  return out;
+}
+
+TEST(LockRecovery, AClientThatCrashesDuringRecoveryIsReclaimedAndTheOthersGoOn) {
+  CrashDuringRecovery r = crash_client_during_recovery(BugSet{});
+  EXPECT_TRUE(r.read_done);
+  EXPECT_EQ(r.read_rc, 0);
+  EXPECT_EQ(r.seen, "old");
+  EXPECT_FALSE(r.in_recovery_after);
+  EXPECT_TRUE(r.writer_gone);
+  EXPECT_EQ(r.server_check, "");
+  EXPECT_EQ(r.reader_failed, 0);
+}
+
+TEST(LockRecovery, ACrashedClientWaitedForForeverIsCaught) {
+  CrashDuringRecovery r = crash_client_during_recovery(BugSet::from_name("recovery_waits_forever"));
+  EXPECT_FALSE(r.read_done);
+  EXPECT_TRUE(r.in_recovery_after);
+  EXPECT_FALSE(r.writer_gone);
+}
+
 }  // namespace
 }  // namespace simfs::fs

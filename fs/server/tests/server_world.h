@@ -148,11 +148,14 @@ struct ServerWorld {
     const uint32_t where = node ? *node : static_cast<uint32_t>(n.id());
     return greet_with(proto::Greeting{kFsid, format_hash(), server_term, rid, 0}, where, out);
   }
-  // Any greeting, handed to Server::greet in a task of the node (it parks for a commit).
-  sim::Errno greet_with(const proto::Greeting& g, uint32_t node, proto::Greeting* out = nullptr) {
+  // Any greeting, handed to Server::greet in a task of the node (it parks for a commit); once
+  // answered, its connection is attached (client_connected), as ServerNet does, unless
+  // `attach` is false (the answer could not be sent: the client died).
+  sim::Errno greet_with(const proto::Greeting& g, uint32_t node, proto::Greeting* out = nullptr, bool attach = true) {
     auto answer = std::make_shared<proto::Greeting>();
     sim::Errno e = on_node("greet", [this, g, node, answer] { return server->greet(g, node, answer.get()); });
     if (out) *out = *answer;
+    if (!e && attach) server->client_connected(g.rid);
     return e;
   }
 
