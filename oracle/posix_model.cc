@@ -1,6 +1,7 @@
 #include "oracle/posix_model.h"
 
 #include <cerrno>
+#include <vector>
 
 namespace oracle {
 
@@ -291,39 +292,61 @@ std::string PosixModel::shown(std::string_view name) {
 }
 
 std::string PosixModel::diff(const PosixModel& want, const PosixModel& got) {
+  // Up to kShown differences, in inode order: one lost entry usually shows as several (the
+  // entry, the child's link count, a subtree no longer reachable), and the set says what
+  // happened better than its first line.
+  constexpr size_t kShown = 4;
+  std::vector<std::string> found;
+  size_t more = 0;
+  auto note = [&](std::string s) {
+    if (found.size() < kShown)
+      found.push_back(std::move(s));
+    else
+      ++more;
+  };
   for (const auto& [ino, wp] : want.inodes_) {
     auto it = got.inodes_.find(ino);
     const std::string who = "inode " + std::to_string(ino);
-    if (it == got.inodes_.end()) return who + " is missing";
+    if (it == got.inodes_.end()) {
+      note(who + " is missing");
+      continue;
+    }
     const ModelInode& w = *wp;
     const ModelInode& g = *it->second;
-    if (w.type != g.type) return who + " has the wrong type";
-    if (w.perm != g.perm) return who + " perm " + std::to_string(g.perm) + ", want " + std::to_string(w.perm);
-    if (w.nlink != g.nlink) return who + " nlink " + std::to_string(g.nlink) + ", want " + std::to_string(w.nlink);
+    if (w.type != g.type) {
+      note(who + " has the wrong type");
+      continue;
+    }
+    if (w.perm != g.perm) note(who + " perm " + std::to_string(g.perm) + ", want " + std::to_string(w.perm));
+    if (w.nlink != g.nlink) note(who + " nlink " + std::to_string(g.nlink) + ", want " + std::to_string(w.nlink));
     if (w.uid != g.uid || w.gid != g.gid)
-      return who + " owner " + std::to_string(g.uid) + ":" + std::to_string(g.gid) + ", want " + std::to_string(w.uid) +
-             ":" + std::to_string(w.gid);
-    if (w.data.size() != g.data.size())
-      return who + " size " + std::to_string(g.data.size()) + ", want " + std::to_string(w.data.size());
-    if (w.data != g.data) {
+      note(who + " owner " + std::to_string(g.uid) + ":" + std::to_string(g.gid) + ", want " + std::to_string(w.uid) +
+           ":" + std::to_string(w.gid));
+    if (w.data.size() != g.data.size()) {
+      note(who + " size " + std::to_string(g.data.size()) + ", want " + std::to_string(w.data.size()));
+    } else if (w.data != g.data) {
       size_t i = 0;
       while (w.data[i] == g.data[i]) ++i;
-      return who + " data differs first at byte " + std::to_string(i);
+      note(who + " data differs first at byte " + std::to_string(i));
     }
-    if (w.target != g.target) return who + " symlink target '" + g.target + "', want '" + w.target + "'";
-    if (w.xattrs != g.xattrs) return who + " xattrs differ";
+    if (w.target != g.target) note(who + " symlink target '" + g.target + "', want '" + w.target + "'");
+    if (w.xattrs != g.xattrs) note(who + " xattrs differ");
     for (const auto& [name, child] : w.entries) {
       auto e = g.entries.find(name);
-      if (e == g.entries.end()) return who + " lacks entry '" + shown(name) + "'";
-      if (e->second != child)
-        return who + " entry '" + shown(name) + "' -> " + std::to_string(e->second) + ", want " + std::to_string(child);
+      if (e == g.entries.end())
+        note(who + " lacks entry '" + shown(name) + "' (-> " + std::to_string(child) + ")");
+      else if (e->second != child)
+        note(who + " entry '" + shown(name) + "' -> " + std::to_string(e->second) + ", want " + std::to_string(child));
     }
     for (const auto& [name, child] : g.entries)
-      if (!w.entries.count(name)) return who + " has an extra entry '" + shown(name) + "' -> " + std::to_string(child);
+      if (!w.entries.count(name)) note(who + " has an extra entry '" + shown(name) + "' -> " + std::to_string(child));
   }
   for (const auto& [ino, g] : got.inodes_)
-    if (!want.inodes_.count(ino)) return "extra inode " + std::to_string(ino);
-  return "";
+    if (!want.inodes_.count(ino)) note("extra inode " + std::to_string(ino));
+  std::string out;
+  for (const std::string& f : found) out += (out.empty() ? "" : "; ") + f;
+  if (more) out += "; and " + std::to_string(more) + " more";
+  return out;
 }
 
 }  // namespace oracle

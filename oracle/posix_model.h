@@ -88,7 +88,8 @@ class PosixModel {
   // message stays readable (and campaign fingerprints, which blank out quoted names, see it).
   static std::string shown(std::string_view name);
 
-  // The first difference between two models ("" when equal), for failure messages.
+  // How two models differ ("" when equal), for failure messages: the first few differences in
+  // inode order, joined by "; ".
   static std::string diff(const PosixModel& want, const PosixModel& got);
 
  private:

@@ -200,6 +200,15 @@ fs::NodeStackConfig ClusterScenario::stack_config(int node) {
   c.mount.commit_interval = params_.duration("commit_interval");
   c.mount.dirty_items_max = static_cast<size_t>(params_.integer("dirty_items_max"));
   c.mount.bugs = bugs_;
+  // Everything written under a lock is durable before the lock is given up: the next holder
+  // reads it from the forest (scoutfs-design §4 invalidation).
+  c.mount.on_lock_answer = [this, node](const fs::Key& lock, fs::LockMode from, fs::LockMode to, bool dirty) {
+    if (!dirty) return;
+    sim_->violation("lock.dirty_answer", "mount " + std::to_string(members_[static_cast<size_t>(node)].rid) +
+                                             " answered the invalidation of lock " + fs::key_string(lock) + " (" +
+                                             fs::lock_mode_name(from) + " to " + fs::lock_mode_name(to) +
+                                             ") before the changes it made under it were durable");
+  };
   c.server.log_finalize_items = static_cast<uint64_t>(params_.integer("log_finalize_items"));
   c.server.merge_blocks_per_commit = static_cast<size_t>(params_.integer("merge_blocks_per_commit"));
   c.server.merge_requests_per_client = static_cast<size_t>(params_.integer("merge_requests_per_client"));
@@ -965,7 +974,7 @@ std::vector<std::string> cluster_bugs(bool faults) {
 
 const std::vector<std::string> kClusterInvariants = {"fs.op_result", "fs.durability", "fs.state", "fs.fsck",
                                                      "fs.enospc", "fs.liveness", "lock.server_state",
-                                                     "lock.compatible", "lock.departed", "net.in_order",
+                                                     "lock.compatible", "lock.dirty_answer", "lock.departed", "net.in_order",
                                                      "merge.disjoint", "sim.deadlock"};
 
 }  // namespace

@@ -151,6 +151,10 @@ void LockClient::run_invalidations(Key lock) {
       s.invalidating = false;
     }
     const LockMode answered = bugs_.has(Bug::kInvalidateKeepsMode) && !below ? target : s.mode;
+    if (!below && hooks_.answering) {
+      const LockMode from = s.mode_before_invalidation;
+      hooks_.answering(lock, from, answered, lock_mode_can_write(from) && hooks_.dirtied(lock));
+    }
     env_.event("lock_drop", {{"lock", key_string(lock)}, {"mode", lock_mode_name(answered)}});
     link_.respond(inv.header, 0, proto::encode(proto::LockMessage{lock, inv.msg.old_mode, answered, 0}));
     s.invalidations.pop_front();

@@ -48,6 +48,10 @@ struct LockClientHooks {
   // Load the range into the item cache (a mode that can read was just granted). Runs in the
   // acquiring task; may park.
   std::function<sim::Errno(const LockRange& range)> populate;
+  // Optional observer: an invalidation's answer is about to go out, dropping `from` to `to`;
+  // `dirty` says the current transaction still holds changes under the lock (then the next
+  // holder would read without them: the oracle's lock.dirty_answer).
+  std::function<void(const Key& lock, LockMode from, LockMode to, bool dirty)> answering;
 };
 
 class LockClient {

@@ -45,6 +45,7 @@ sim::Errno Mount::open(NodeEnv env, sim::DiskHandle& meta, sim::DiskHandle& data
           [self](const Key& lock) { return self->dirty_locks_.count(lock) > 0; },
           [self](const LockRange& r) { self->items_.drop(r.start, r.end); },
           [self](const LockRange& r) { return self->populate(r); },
+          cfg.on_lock_answer,
       },
       cfg.bugs);
   std::shared_ptr<bool> alive = m->alive_;
@@ -307,8 +308,12 @@ sim::Errno Mount::maybe_commit() {
 
 sim::Errno Mount::commit(bool force) {
   sim::LockGuard g(commit_mu_);
-  // Unmounting: the unmount's own commit is the last one.
-  if (stopping_) return failed_;
+  // The unmount's own commit is the last one: it holds commit_mu_ from there through the
+  // farewell, so a commit that gets here afterwards has nothing to write. Before it, while the
+  // unmount waits for its merge worker, a lock invalidation still commits what the lock
+  // dirtied: it answers only once that is durable (an answer after a skipped commit let the
+  // next holder read the lock's items without this mount's last changes).
+  if (last_commit_done_) return failed_;
   return commit_locked(force);
 }
 
@@ -419,6 +424,7 @@ sim::Errno Mount::unmount() {
   }
   sim::LockGuard g(commit_mu_);
   sim::Errno e = cfg_.bugs.has(Bug::kUnmountSkipsCommit) ? 0 : commit_locked(/*force=*/false);
+  last_commit_done_ = true;
   if (!e) {
     link_.set_farewell(true);
     net::Reply r = link_.call(proto::Cmd::kFarewell, {});

@@ -63,6 +63,8 @@ struct MountConfig {
   bool merge_worker = true;
   sim::Duration merge_poll = 100 * sim::kMillisecond;
   BugSet bugs;
+  // Observer (the oracle): an invalidation's answer is about to go out (LockClientHooks).
+  std::function<void(const Key& lock, LockMode from, LockMode to, bool dirty)> on_lock_answer;
 };
 
 struct MountStats {
@@ -218,6 +220,7 @@ class Mount {
   sim::WaitQueue hold_waiters_;
   sim::WaitQueue holders_done_;
   bool stopping_ = false;
+  bool last_commit_done_ = false;  // unmount: its last commit is over (see commit())
   sim::Errno failed_ = 0;
   sim::Errno stop_cause_ = 0;
   std::shared_ptr<bool> alive_;

@@ -251,5 +251,89 @@ TEST(DirtyInvalidation, HolderCrashBeforeCommitArrivedLosesTheWrite) {
   EXPECT_TRUE(r.violations.empty());
 }
 
+// ---- an invalidation while the holder unmounts ----
+
+// Mount 1 has a write dirty under its WRITE and begins to unmount. The unmount first waits for
+// its log merge worker (held here: the worker's request for a piece is delayed on the wire), and
+// mount 2's read invalidates the lock meanwhile. The invalidation still commits before it
+// answers, so the reader sees the write. (Found by mount_unmount_race: an unmounting mount's
+// commit hook returned at once, "the unmount's commit is the last one", the answer went out with
+// the write still dirty, and the reader populated without it.)
+struct UnmountRace {
+  bool durable_before_answer = false;
+  int dirty_answers = 0;  // answers that went out with changes under the lock still dirty
+  std::string seen;       // what the reader read during the unmount
+  NodeOp unmount;
+  std::string after;      // what a new mount on node 1 reads once the unmount is done
+  std::vector<std::string> violations;
+};
+
+UnmountRace invalidate_during_unmount(uint64_t seed) {
+  ClusterWorld w(seed, 3);
+  UnmountRace out;
+  w.stack(1).config().mount.on_lock_answer = [&out](const Key&, LockMode, LockMode, bool dirty) {
+    out.dirty_answers += dirty ? 1 : 0;
+  };
+  w.run([&] {
+    ASSERT_EQ(w.mkfs_and_mount_on({1, 2}), 0);
+    uint64_t ino = 0;
+    ASSERT_EQ(w.vfs(1).create(kRootIno, "f", 0644, &ino), 0);
+    ASSERT_EQ(w.vfs(1).write(ino, 0, bytes("one")), 0);
+    ASSERT_EQ(w.vfs(1).sync(), 0);
+    ASSERT_EQ(read_all(w.vfs(2), ino), "one");
+    ASSERT_EQ(w.vfs(1).write(ino, 0, bytes("two")), 0);
+    const uint64_t rid = w.rid_of(1);
+    const uint64_t seq = w.mount_of(1).trans_seq();
+    ASSERT_FALSE(w.is_durable(rid, seq));
+    // The merge worker polls every 10 ms: within 50 ms its next request is on the wire, held 2 s.
+    const int filter = w.net.add_filter({net::message_type(proto::Cmd::kGetLogMerge, false), 1, 0,
+                                         sim::MessageFilter::Action::kDelay, 2 * sim::kSecond});
+    w.sleep(50 * sim::kMillisecond);
+    run_on(w, 1, "unmount", [&] { return w.stack(1).unmount(); }, &out.unmount);
+    w.sleep(sim::kMillisecond);
+    ASSERT_FALSE(out.unmount.done);  // waiting for the merge worker
+    out.seen = read_all(w.vfs(2), ino);
+    out.durable_before_answer = w.is_durable(rid, seq);
+    w.net.remove_filter(filter);
+    ASSERT_TRUE(w.wait_until([&] { return out.unmount.done; }, 5 * sim::kSecond));
+    ASSERT_EQ(w.mount(1), 0);
+    out.after = read_all(w.vfs(1), ino);
+    out.violations = w.violations;
+  });
+  return out;
+}
+
+TEST(DirtyInvalidation, AnUnmountingHolderStillCommitsBeforeItAnswers) {
+  UnmountRace r = invalidate_during_unmount(35);
+  EXPECT_EQ(r.seen, "two");
+  EXPECT_TRUE(r.durable_before_answer);
+  EXPECT_EQ(r.dirty_answers, 0);
+  EXPECT_EQ(r.unmount.rc, 0);
+  EXPECT_EQ(r.after, "two");
+  EXPECT_TRUE(r.violations.empty());
+}
+
+// The observer the oracle's lock.dirty_answer uses sees the planted invalidate_before_commit.
+TEST(DirtyInvalidation, TheAnswerObserverSeesAnAnswerBeforeTheCommit) {
+  ClusterWorld w(36, 3);
+  w.stack(1).config().mount.bugs = BugSet::of(Bug::kInvalidateBeforeCommit);
+  int dirty = 0, clean = 0;
+  w.stack(1).config().mount.on_lock_answer = [&](const Key&, LockMode from, LockMode, bool d) {
+    if (from == LockMode::kWrite) ++(d ? dirty : clean);
+  };
+  w.run([&] {
+    ASSERT_EQ(w.mkfs_and_mount_on({1, 2}), 0);
+    uint64_t ino = 0;
+    ASSERT_EQ(w.vfs(1).create(kRootIno, "f", 0644, &ino), 0);
+    ASSERT_EQ(w.vfs(1).write(ino, 0, bytes("one")), 0);
+    ASSERT_EQ(w.vfs(1).sync(), 0);
+    ASSERT_EQ(read_all(w.vfs(2), ino), "one");  // a clean WRITE answered: nothing dirty
+    ASSERT_EQ(w.vfs(1).write(ino, 0, bytes("two")), 0);
+    ASSERT_EQ(read_all(w.vfs(2), ino), "one");  // the planted bug: answered with "two" dirty
+  });
+  EXPECT_GE(clean, 1);
+  EXPECT_GE(dirty, 1);
+}
+
 }  // namespace
 }  // namespace simfs::fs
