@@ -53,25 +53,9 @@ std::string FsOp::describe() const {
          std::to_string(c) + "," + std::to_string(d) + ",len=" + std::to_string(len) + ")";
 }
 
-std::vector<uint64_t> FsChecker::dirs() const {
-  std::vector<uint64_t> out;
-  for (const auto& [ino, n] : model_.inodes())
-    if (n->type == ModelInode::Type::kDir) out.push_back(ino);
-  return out;
-}
-
-std::vector<uint64_t> FsChecker::files() const {
-  std::vector<uint64_t> out;
-  for (const auto& [ino, n] : model_.inodes())
-    if (n->type == ModelInode::Type::kFile) out.push_back(ino);
-  return out;
-}
-
-std::vector<uint64_t> FsChecker::all() const {
-  std::vector<uint64_t> out;
-  for (const auto& [ino, n] : model_.inodes()) out.push_back(ino);
-  return out;
-}
+std::vector<uint64_t> FsChecker::dirs() const { return model_.inode_numbers(ModelInode::Type::kDir); }
+std::vector<uint64_t> FsChecker::files() const { return model_.inode_numbers(ModelInode::Type::kFile); }
+std::vector<uint64_t> FsChecker::all() const { return model_.inode_numbers(); }
 
 const PosixModel& FsChecker::model_at(uint64_t ops) const {
   auto it = history_.upper_bound(ops);

@@ -27,14 +27,6 @@ std::string pattern(uint32_t seed, uint32_t len) {
   for (uint32_t i = 0; i < len; ++i) s[i] = static_cast<char>('A' + (seed + i * 7) % 26);
   return s;
 }
-template <typename F>
-std::vector<uint64_t> inodes_where(const PosixModel& m, F pred) {
-  std::vector<uint64_t> out;
-  for (const auto& [ino, n] : m.inodes())
-    if (pred(*n)) out.push_back(ino);
-  return out;
-}
-
 }  // namespace
 
 bool ResolvedOp::changes() const {
@@ -58,9 +50,9 @@ std::string ResolvedOp::describe() const {
 
 ResolvedOp resolve_op(const PosixModel& m, const FsOp& op, const std::vector<uint64_t>& open) {
   using Type = ModelInode::Type;
-  const std::vector<uint64_t> ds = inodes_where(m, [](const ModelInode& n) { return n.type == Type::kDir; });
-  const std::vector<uint64_t> fs = inodes_where(m, [](const ModelInode& n) { return n.type == Type::kFile; });
-  const std::vector<uint64_t> all = inodes_where(m, [](const ModelInode&) { return true; });
+  const std::vector<uint64_t>& ds = m.inode_numbers(Type::kDir);
+  const std::vector<uint64_t>& fs = m.inode_numbers(Type::kFile);
+  const std::vector<uint64_t>& all = m.inode_numbers();
   ResolvedOp r;
   r.op = op;
   r.dir = ds[op.a % ds.size()];

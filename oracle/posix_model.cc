@@ -1,5 +1,6 @@
 #include "oracle/posix_model.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <vector>
 
@@ -39,11 +40,47 @@ bool PosixModel::is_open_by(uint64_t ino, int client) const {
   return c != it->second.end() && c->second > 0;
 }
 
+namespace {
+void sorted_insert(std::vector<uint64_t>& v, uint64_t x) {
+  // New inodes take ever larger numbers: almost always an append.
+  if (v.empty() || v.back() < x) {
+    v.push_back(x);
+    return;
+  }
+  auto it = std::lower_bound(v.begin(), v.end(), x);
+  if (it == v.end() || *it != x) v.insert(it, x);
+}
+void sorted_erase(std::vector<uint64_t>& v, uint64_t x) {
+  auto it = std::lower_bound(v.begin(), v.end(), x);
+  if (it != v.end() && *it == x) v.erase(it);
+}
+}  // namespace
+
+void PosixModel::link_node(uint64_t ino, std::shared_ptr<const ModelInode> n) {
+  auto [it, fresh] = inodes_.try_emplace(ino);
+  if (!fresh) sorted_erase(by_type_[static_cast<size_t>(it->second->type)], ino);
+  sorted_insert(by_type_[static_cast<size_t>(n->type)], ino);
+  if (fresh) sorted_insert(all_, ino);
+  it->second = std::move(n);
+}
+
+void PosixModel::unlink_node(InodeMap::iterator it) {
+  sorted_erase(by_type_[static_cast<size_t>(it->second->type)], it->first);
+  sorted_erase(all_, it->first);
+  inodes_.erase(it);
+}
+
+void PosixModel::clear() {
+  inodes_.clear();
+  all_.clear();
+  for (auto& v : by_type_) v.clear();
+}
+
 void PosixModel::remove_node(uint64_t ino) {
   auto it = inodes_.find(ino);
   if (it == inodes_.end()) return;
   if (opens_.count(ino)) orphans_[ino] = it->second;
-  inodes_.erase(it);
+  unlink_node(it);
 }
 
 int PosixModel::open(uint64_t ino, int client) {
@@ -153,7 +190,7 @@ int PosixModel::link(uint64_t ino, uint64_t dir, std::string_view name, int clie
   if (d->entries.count(std::string(name))) return EEXIST;
   // An open orphan linked back in (linkat of an O_TMPFILE) is in the namespace again.
   if (auto o = orphans_.find(ino); o != orphans_.end()) {
-    inodes_[ino] = o->second;
+    link_node(ino, o->second);
     orphans_.erase(o);
   }
   ++mut(ino).nlink;

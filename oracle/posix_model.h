@@ -21,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 #include <string_view>
 
 namespace oracle {
@@ -76,12 +77,16 @@ class PosixModel {
   bool is_open_by(uint64_t ino, int client) const;
 
   const InodeMap& inodes() const { return inodes_; }
+  // The linked inode numbers in ascending order, all of them or of one type: what a workload
+  // picks its targets from (an index kept beside the map, so a pick costs no walk of it).
+  const std::vector<uint64_t>& inode_numbers() const { return all_; }
+  const std::vector<uint64_t>& inode_numbers(ModelInode::Type t) const { return by_type_[static_cast<size_t>(t)]; }
   // The inode, which must exist.
   const ModelInode& at(uint64_t ino) const { return *inodes_.at(ino); }
   bool exists(uint64_t ino) const { return inodes_.count(ino) > 0; }
   // For building a model from elsewhere (capture): drops every inode, or sets one.
-  void clear() { inodes_.clear(); }
-  void put(uint64_t ino, ModelInode n) { inodes_[ino] = std::make_shared<const ModelInode>(std::move(n)); }
+  void clear();
+  void put(uint64_t ino, ModelInode n) { link_node(ino, std::make_shared<const ModelInode>(std::move(n))); }
   bool operator==(const PosixModel& o) const;
 
   // A name as failure messages show it: long names shortened to their start and length, so a
@@ -103,8 +108,13 @@ class PosixModel {
 
   // Removes an inode whose last link went: kept as an orphan while any client has it open.
   void remove_node(uint64_t ino);
+  // Every change of inodes_'s key set goes through these two, which keep the indexes.
+  void link_node(uint64_t ino, std::shared_ptr<const ModelInode> n);
+  void unlink_node(InodeMap::iterator it);
 
   InodeMap inodes_;
+  std::vector<uint64_t> all_;          // the keys of inodes_, ascending
+  std::vector<uint64_t> by_type_[3];   // the same, by ModelInode::Type
   InodeMap orphans_;                                     // unlinked but open somewhere
   std::map<uint64_t, std::map<int, uint32_t>> opens_;    // ino -> client -> open references
 };

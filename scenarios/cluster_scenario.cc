@@ -125,6 +125,9 @@ class ClusterScenario final : public Scenario {
   void workload(sim::Node& node, uint64_t rid);
   void restart_node(sim::Node& node);
   void check_locks();
+  // Lock compatibility, at the moment a grant takes effect on node `node`'s mount.
+  void check_grant(int node, const simfs::fs::Key& lock, simfs::fs::LockMode mode);
+  bool holds_locks(const Member& m) const;
   // The server that serves now: the running one of the greatest term (null: none).
   fs::Server* serving_server(int* node = nullptr);
   void kill_servers();
@@ -202,6 +205,7 @@ fs::NodeStackConfig ClusterScenario::stack_config(int node) {
   c.mount.bugs = bugs_;
   // Everything written under a lock is durable before the lock is given up: the next holder
   // reads it from the forest (scoutfs-design §4 invalidation).
+  c.mount.on_lock_granted = [this, node](const fs::Key& lock, fs::LockMode mode) { check_grant(node, lock, mode); };
   c.mount.on_lock_answer = [this, node](const fs::Key& lock, fs::LockMode from, fs::LockMode to, bool dirty) {
     if (!dirty) return;
     sim_->violation("lock.dirty_answer", "mount " + std::to_string(members_[static_cast<size_t>(node)].rid) +
@@ -473,34 +477,33 @@ void ClusterScenario::workload(sim::Node& node, uint64_t rid) {
 void ClusterScenario::check_locks() {
   sim::Simulation& s = *sim_;
   fs::Server* server = serving_server();
-  if (server) {
-    if (std::string e = server->locks().check(); !e.empty()) {
-      s.violation("lock.server_state", e);
-      return;
-    }
-  }
-  // The modes the mounts hold, pairwise: a mount's own view lags the server's by messages in
-  // flight only in the safe direction (it drops a mode before answering; it takes one when the
-  // grant arrives), so two mounts never hold conflicting modes at once.
-  std::map<fs::Key, std::vector<std::pair<uint64_t, fs::LockMode>>> held;
-  for (Member& m : members_) {
-    // A mount the server has let go (its farewell or reclaim is durable) holds nothing any more,
-    // whatever it still lists until the answer reaches it (a lock whose invalidation it never
-    // answered, say: an open file it never closed), and the server may grant its locks.
-    if (!m.rid || !m.stack->has_mount() || m.stack->mount().failed() || gone_.count(m.rid) || m.fenced) continue;
-    for (const auto& [k, mode] : m.stack->mount().locks().held_locks()) held[k].emplace_back(m.rid, mode);
-  }
-  for (const auto& [k, hs] : held) {
-    for (size_t a = 0; a < hs.size(); ++a) {
-      for (size_t b = a + 1; b < hs.size(); ++b) {
-        if (!fs::lock_grant_compatible(hs[a].first, hs[a].second, hs[b].first, hs[b].second)) {
-          s.violation("lock.compatible", "mounts " + std::to_string(hs[a].first) + " and " + std::to_string(hs[b].first) +
-                                             " hold " + fs::lock_mode_name(hs[a].second) + " and " +
-                                             fs::lock_mode_name(hs[b].second) + " on lock " + fs::key_string(k));
-          return;
-        }
-      }
-    }
+  if (!server) return;
+  if (std::string e = server->locks().check(); !e.empty()) s.violation("lock.server_state", e);
+}
+
+bool ClusterScenario::holds_locks(const Member& m) const {
+  // A mount the server has let go (its farewell or reclaim is durable) holds nothing any more,
+  // whatever it still lists until the answer reaches it (a lock whose invalidation it never
+  // answered, say: an open file it never closed), and the server may grant its locks.
+  return m.rid && m.stack->has_mount() && !m.stack->mount().failed() && !gone_.count(m.rid) && !m.fenced;
+}
+
+void ClusterScenario::check_grant(int node, const fs::Key& lock, fs::LockMode mode) {
+  // Two mounts' modes can only come to conflict when one of them rises, and a mode rises only
+  // when a grant takes effect: checking each grant against what the others hold then is the
+  // pairwise check at every instant, without walking every lock. A mount's own view lags the
+  // server's by messages in flight only in the safe direction (it drops a mode before
+  // answering; it takes one when the grant arrives).
+  const Member& me = members_[static_cast<size_t>(node)];
+  if (mode == fs::LockMode::kNull || !holds_locks(me)) return;
+  for (const Member& m : members_) {
+    if (&m == &me || !holds_locks(m)) continue;
+    const fs::LockMode other = m.stack->mount().locks().held(lock);
+    if (other == fs::LockMode::kNull || fs::lock_grant_compatible(m.rid, other, me.rid, mode)) continue;
+    sim_->violation("lock.compatible", "mounts " + std::to_string(me.rid) + " and " + std::to_string(m.rid) + " hold " +
+                                           fs::lock_mode_name(mode) + " and " + fs::lock_mode_name(other) +
+                                           " on lock " + fs::key_string(lock));
+    return;
   }
 }
 

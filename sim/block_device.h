@@ -166,6 +166,7 @@ class DiskHandle final : public NodeResource {
   DiskHandle(BlockDevice& dev, Node& node);
   ~DiskHandle() override;
   Errno read(uint64_t blkno, std::span<uint8_t> out) { return dev_->do_read(*this, blkno, out); }
+  // Copies `data` before it parks: the caller may change its buffer while the write is in flight.
   Errno write(uint64_t blkno, std::span<const uint8_t> data, bool fua = false) {
     return dev_->do_write(*this, blkno, data, fua);
   }

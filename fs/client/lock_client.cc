@@ -96,6 +96,7 @@ void LockClient::request(const Key& lock, State& s, LockMode mode) {
                        st.write_seq = lock_mode_can_write(g.new_mode) ? g.write_seq : 0;
                        env_.event("lock_granted", {{"lock", key_string(lock)}, {"mode", lock_mode_name(g.new_mode)},
                                                    {"write_seq", g.write_seq}});
+                       if (hooks_.granted) hooks_.granted(lock, g.new_mode);
                        st.waiters.notify_all();
                      });
 }

@@ -52,6 +52,9 @@ struct LockClientHooks {
   // `dirty` says the current transaction still holds changes under the lock (then the next
   // holder would read without them: the oracle's lock.dirty_answer).
   std::function<void(const Key& lock, LockMode from, LockMode to, bool dirty)> answering;
+  // Optional observer: a grant just took effect (the mode this mount now holds). A conflict
+  // between two mounts' modes can only begin here (the oracle's lock.compatible).
+  std::function<void(const Key& lock, LockMode mode)> granted;
 };
 
 class LockClient {

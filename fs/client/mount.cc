@@ -46,6 +46,7 @@ sim::Errno Mount::open(NodeEnv env, sim::DiskHandle& meta, sim::DiskHandle& data
           [self](const LockRange& r) { self->items_.drop(r.start, r.end); },
           [self](const LockRange& r) { return self->populate(r); },
           cfg.on_lock_answer,
+          cfg.on_lock_granted,
       },
       cfg.bugs);
   std::shared_ptr<bool> alive = m->alive_;

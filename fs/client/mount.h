@@ -65,6 +65,8 @@ struct MountConfig {
   BugSet bugs;
   // Observer (the oracle): an invalidation's answer is about to go out (LockClientHooks).
   std::function<void(const Key& lock, LockMode from, LockMode to, bool dirty)> on_lock_answer;
+  // Observer (the oracle): a lock grant took effect on this mount (LockClientHooks).
+  std::function<void(const Key& lock, LockMode mode)> on_lock_granted;
 };
 
 struct MountStats {

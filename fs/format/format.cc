@@ -112,11 +112,14 @@ const char* block_check_name(BlockCheck c) {
 BlockCheck check_block(std::span<const uint8_t> block, const BlockExpect& want) {
   // A short buffer is a caller bug, not a disk state: there is no error kind for it.
   FS_ASSERT(block.size() == kBlockSize);
-  if (std::all_of(block.begin(), block.end(), [](uint8_t b) { return b == 0; })) {
+  // The checksum first: a block that matches it is not a zeroed one unless its stored crc is 0,
+  // so the scan for zeroes runs only then or on a mismatch (every block read passes here).
+  BlockHeader h = get_header(block);
+  const bool crc_ok = h.crc == block_crc(block);
+  if ((!crc_ok || h.crc == 0) && std::all_of(block.begin(), block.end(), [](uint8_t b) { return b == 0; })) {
     return BlockCheck::kZeroed;
   }
-  BlockHeader h = get_header(block);
-  if (h.crc != block_crc(block)) return BlockCheck::kBadChecksum;
+  if (!crc_ok) return BlockCheck::kBadChecksum;
   if (h.magic != static_cast<uint32_t>(want.magic)) return BlockCheck::kWrongMagic;
   if (want.fsid && h.fsid != *want.fsid) return BlockCheck::kWrongFsid;
   if (h.blkno != want.blkno) return BlockCheck::kWrongBlkno;
