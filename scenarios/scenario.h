@@ -54,6 +54,9 @@ struct ScenarioInfo {
   // Relations between parameters, each already within its own range (e.g. the fault window
   // ends before the workload does): "" or "at /params/NAME: why".
   std::function<std::string(const Params&)> check_params;
+  // A campaign's wall-clock limit per run unless --timeout-ms says otherwise: past it a run
+  // counts as a hang. Long scenarios (nightly: 431 simulated seconds) need more than most.
+  int64_t campaign_timeout_ms = 60000;
 };
 
 // Every scenario, in a fixed order.

@@ -40,7 +40,8 @@ const char* kFuzzHelp =
     "  --junit FILE           write JUnit XML\n"
     "  --results FILE         write JSON Lines: one line per unique failure, then a summary line\n"
     "  --stop-after K         stop after K failing runs\n"
-    "  --timeout-ms T         wall-clock limit per run (default 60000): a hang is a recorded failure\n"
+    "  --timeout-ms T         wall-clock limit per run (default: the scenario's, 60000 for most, 600000\n"
+    "                         for nightly): a hang is a recorded failure\n"
     "  --shrink-runs N        candidate runs to spend shrinking each unique failure (default 300)\n"
     "  --no-shrink            do not shrink failures\n"
     "\n"
@@ -173,7 +174,7 @@ int cmd_fuzz(Args& args, const std::string& prog) {
   uint64_t jobs = 2, campaign_seed = 0, stop_after = 0;
   uint64_t shard_i = 0, shard_n = 1, shard_count_flag = 0;
   bool shard_auto = false;
-  int64_t timeout_ms = 60000;
+  std::optional<int64_t> timeout_flag;
   uint64_t shrink_runs = 300;
   bool shrink = true;
   std::string bug, artifacts = "artifacts", junit_path, results_path;
@@ -238,7 +239,7 @@ int cmd_fuzz(Args& args, const std::string& prog) {
     } else if (auto v = args.option("--timeout-ms", &missing)) {
       auto s = parse_seed(*v, &err);
       if (!s || *s == 0) return usage_error("bad --timeout-ms '" + *v + "'");
-      timeout_ms = static_cast<int64_t>(*s);
+      timeout_flag = static_cast<int64_t>(*s);
     } else if (missing) {
       return usage_error("option " + cur + " needs a value");
     } else if (cur.size() > 1 && cur[0] == '-') {
@@ -256,6 +257,7 @@ int cmd_fuzz(Args& args, const std::string& prog) {
   if (scen_names.empty()) return usage_error("no scenario given (see 'simfs list')");
   // Every scenario file is parsed now, so a bad one is a usage error before any run.
   std::vector<ScenarioArg> scens;
+  int64_t default_timeout = 0;
   for (const auto& s : scen_names) {
     ScenarioArg a;
     if (std::string e = resolve_scenario_arg(s, &a); !e.empty()) return usage_error(e);
@@ -264,7 +266,9 @@ int cmd_fuzz(Args& args, const std::string& prog) {
     if (!bug.empty() && std::find(info->bugs.begin(), info->bugs.end(), bug) == info->bugs.end())
       return usage_error("scenario '" + a.scenario + "' has no planted bug '" + bug + "'");
     scens.push_back(std::move(a));
+    default_timeout = std::max(default_timeout, info->campaign_timeout_ms);
   }
+  const int64_t timeout_ms = timeout_flag ? *timeout_flag : default_timeout;
   if (!runs && !time_ms) return usage_error("say how long: --runs N or --time DURATION");
   if (runs && time_ms) return usage_error("give --runs or --time, not both");
 
