@@ -28,6 +28,16 @@ std::string read_all(Vfs& v, uint64_t ino) {
   return e ? "error " + std::to_string(e) : str(got);
 }
 
+// Mount 1 creates "f" and syncs "one" into it, mount 2 reads it (taking READ), and mount 1
+// writes "two" (its WRITE back, mount 2's READ invalidated): "two" is dirty under mount 1's WRITE.
+void synced_then_dirty(ClusterWorld& w, uint64_t* ino) {
+  ASSERT_EQ(w.vfs(1).create(kRootIno, "f", 0644, ino), 0);
+  ASSERT_EQ(w.vfs(1).write(*ino, 0, bytes("one")), 0);
+  ASSERT_EQ(w.vfs(1).sync(), 0);
+  ASSERT_EQ(read_all(w.vfs(2), *ino), "one");
+  ASSERT_EQ(w.vfs(1).write(*ino, 0, bytes("two")), 0);
+}
+
 // Mount 1 (the writer) crashes; once the server has reclaimed it, a new mount on node 1
 // (rebooted again to lift its fence) reads from the durable state alone.
 sim::Errno remount_after_writer_crash(ClusterWorld& w, uint64_t writer_rid) {
@@ -199,11 +209,7 @@ HolderCrash crash_holder_mid_invalidation(uint64_t seed, bool hold_answer) {
   w.run([&] {
     ASSERT_EQ(w.mkfs_and_mount_on({1, 2}), 0);
     uint64_t ino = 0;
-    ASSERT_EQ(w.vfs(1).create(kRootIno, "f", 0644, &ino), 0);
-    ASSERT_EQ(w.vfs(1).write(ino, 0, bytes("one")), 0);
-    ASSERT_EQ(w.vfs(1).sync(), 0);
-    ASSERT_EQ(read_all(w.vfs(2), ino), "one");
-    ASSERT_EQ(w.vfs(1).write(ino, 0, bytes("two")), 0);
+    ASSERT_NO_FATAL_FAILURE(synced_then_dirty(w, &ino));
     rid = w.rid_of(1);
     const uint64_t seq = w.mount_of(1).trans_seq();
     const uint64_t sent = w.stack(1).link()->stats().sent;
@@ -277,11 +283,7 @@ UnmountRace invalidate_during_unmount(uint64_t seed) {
   w.run([&] {
     ASSERT_EQ(w.mkfs_and_mount_on({1, 2}), 0);
     uint64_t ino = 0;
-    ASSERT_EQ(w.vfs(1).create(kRootIno, "f", 0644, &ino), 0);
-    ASSERT_EQ(w.vfs(1).write(ino, 0, bytes("one")), 0);
-    ASSERT_EQ(w.vfs(1).sync(), 0);
-    ASSERT_EQ(read_all(w.vfs(2), ino), "one");
-    ASSERT_EQ(w.vfs(1).write(ino, 0, bytes("two")), 0);
+    ASSERT_NO_FATAL_FAILURE(synced_then_dirty(w, &ino));
     const uint64_t rid = w.rid_of(1);
     const uint64_t seq = w.mount_of(1).trans_seq();
     ASSERT_FALSE(w.is_durable(rid, seq));
